@@ -1,0 +1,14 @@
+DROP TABLE audit_log;
+DROP FUNCTION audit_log_append_only();
+DROP TABLE stays;
+DROP TABLE interactions;
+DROP TABLE refresh_tokens;
+DROP TABLE customer_accounts;
+DROP TABLE consent_events;
+DROP TABLE customer_consents;
+DROP TABLE customer_external_refs;
+DROP TABLE customer_tags;
+DROP TABLE customers;
+DROP TABLE api_keys;
+DROP TABLE staff_users;
+DROP TABLE properties;

@@ -1,0 +1,68 @@
+use actix_web::{delete, get, post, web, HttpResponse};
+
+use crate::auth::{Perm, Principal};
+use crate::error::ApiError;
+use crate::services::api_keys::{self, ApiKey, ApiKeyCreate, ApiKeyCreated};
+use crate::state::AppState;
+
+/// All API keys, newest first (never the secret).
+///
+/// **Access:** admin.
+#[utoipa::path(tag = "api-keys", security(("bearer" = [])),
+    responses((status = 200, description = "API keys", body = Vec<ApiKey>)))]
+#[get("/api/v1/api-keys")]
+pub async fn list_api_keys(state: web::Data<AppState>, p: Principal) -> Result<HttpResponse, ApiError> {
+    p.require(Perm::ApiKeysManage)?;
+    Ok(HttpResponse::Ok().json(state.db(api_keys::list).await?))
+}
+
+/// Creates a scoped key. The full `key` is in this answer only; it is stored as a hash.
+///
+/// **Access:** admin.
+#[utoipa::path(tag = "api-keys", security(("bearer" = [])), request_body = ApiKeyCreate,
+    responses((status = 201, description = "Created; the key is shown once", body = ApiKeyCreated)))]
+#[post("/api/v1/api-keys")]
+pub async fn create_api_key(
+    state: web::Data<AppState>,
+    p: Principal,
+    body: web::Json<ApiKeyCreate>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Perm::ApiKeysManage)?;
+    let body = body.into_inner();
+    Ok(HttpResponse::Created().json(state.db(move |conn| api_keys::create(conn, &p, body)).await?))
+}
+
+/// One API key.
+///
+/// **Access:** admin.
+#[utoipa::path(tag = "api-keys", security(("bearer" = [])),
+    params(("id" = String, Path, description = "API key id")),
+    responses((status = 200, description = "The key", body = ApiKey)))]
+#[get("/api/v1/api-keys/{id}")]
+pub async fn get_api_key(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Perm::ApiKeysManage)?;
+    let id = id.into_inner();
+    Ok(HttpResponse::Ok().json(state.db(move |conn| api_keys::get(conn, &id)).await?))
+}
+
+/// Revokes a key at once. Idempotent. Audited.
+///
+/// **Access:** admin.
+#[utoipa::path(tag = "api-keys", security(("bearer" = [])),
+    params(("id" = String, Path, description = "API key id")),
+    responses((status = 204, description = "Revoked")))]
+#[delete("/api/v1/api-keys/{id}")]
+pub async fn revoke_api_key(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Perm::ApiKeysManage)?;
+    let id = id.into_inner();
+    state.db(move |conn| api_keys::revoke(conn, &p, &id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,33 @@
+use actix_web::{get, web, HttpResponse};
+use diesel::connection::SimpleConnection;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// Liveness: the process serves requests.
+#[utoipa::path(tag = "health", security(()), responses((status = 200, description = "Alive", body = Health)))]
+#[get("/health/live")]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok".into() })
+}
+
+/// Readiness: the database answers. 503 while it is unreachable.
+#[utoipa::path(tag = "health", security(()), responses((status = 200, description = "Ready", body = Health)))]
+#[get("/health/ready")]
+pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state
+        .db(|conn| {
+            conn.batch_execute("SELECT 1")
+                .map_err(|e| ApiError::Unavailable(format!("database: {e}")))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Health { status: "ok".into() }))
+}

@@ -1,0 +1,119 @@
+//! HTTP handlers: parse the request, call one service use case, shape the answer. Every route is
+//! registered in `routes` (the one place) and documented with `#[utoipa::path]`.
+
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
+pub mod customers;
+pub mod health;
+pub mod me;
+pub mod properties;
+pub mod staff;
+
+use actix_web::dev::ResourceDef;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::error::ApiError;
+
+/// Every route of the API.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(health::live)
+        .service(health::ready)
+        .service(auth::login)
+        .service(auth::customer_register)
+        .service(auth::customer_login)
+        .service(auth::refresh)
+        .service(auth::logout)
+        .service(properties::list_properties)
+        .service(properties::create_property)
+        .service(properties::get_property)
+        .service(properties::update_property)
+        .service(staff::list_staff)
+        .service(staff::create_staff)
+        .service(staff::get_staff)
+        .service(staff::update_staff)
+        .service(api_keys::list_api_keys)
+        .service(api_keys::create_api_key)
+        .service(api_keys::get_api_key)
+        .service(api_keys::revoke_api_key)
+        .service(audit::list_audit_log)
+        .service(customers::list_customers)
+        .service(customers::create_customer)
+        .service(customers::get_customer_by_ref)
+        .service(customers::upsert_customer_by_ref)
+        .service(customers::get_customer)
+        .service(customers::update_customer)
+        .service(customers::set_customer_consent)
+        .service(customers::list_customer_consent_history)
+        .service(customers::list_interactions)
+        .service(customers::create_interaction)
+        .service(customers::update_interaction)
+        .service(me::get_me)
+        .service(me::update_me)
+        .service(me::set_my_consent)
+        .service(me::list_my_consent_history);
+}
+
+/// Strong ETag from a version number.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+pub fn with_etag(mut b: HttpResponseBuilder, version: i64) -> HttpResponseBuilder {
+    b.insert_header((header::ETAG, etag(version)));
+    b
+}
+
+/// Parses `If-Match` into the version it names. Absent or `*` = no precondition.
+pub fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    let Some(v) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let s = v.to_str().unwrap_or("").trim();
+    if s == "*" {
+        return Ok(None);
+    }
+    let s = s.strip_prefix("W/").unwrap_or(s);
+    s.trim_matches('"')
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| ApiError::PreconditionFailed("If-Match must be the ETag of a previous read".into()))
+}
+
+/// Known route templates with their methods, taken from the OpenAPI document, so that a known
+/// path with the wrong method answers 405 (with `Allow`) and anything else 404.
+pub struct RouteTable(pub Vec<(ResourceDef, Vec<String>)>);
+
+impl RouteTable {
+    pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
+        let mut out = Vec::new();
+        for (path, item) in api.paths.paths.iter() {
+            let mut methods = Vec::new();
+            for (m, op) in [
+                ("GET", &item.get),
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("PATCH", &item.patch),
+                ("DELETE", &item.delete),
+            ] {
+                if op.is_some() {
+                    methods.push(m.to_string());
+                }
+            }
+            out.push((ResourceDef::new(path.as_str()), methods));
+        }
+        RouteTable(out)
+    }
+}
+
+pub async fn fallback(req: HttpRequest, table: web::Data<RouteTable>) -> Result<HttpResponse, ApiError> {
+    let path = req.path();
+    for (def, methods) in &table.0 {
+        if def.is_match(path) {
+            return Err(ApiError::MethodNotAllowed(methods.clone()));
+        }
+    }
+    Err(ApiError::NotFound(format!("no route for {path}")))
+}

@@ -1,0 +1,72 @@
+use actix_web::{get, patch, post, web, HttpResponse};
+
+use crate::auth::{Perm, Principal};
+use crate::error::ApiError;
+use crate::services::staff::{self, StaffCreate, StaffPatch, StaffUser};
+use crate::state::AppState;
+
+/// All staff users, by email.
+///
+/// **Access:** admin.
+#[utoipa::path(tag = "staff", security(("bearer" = [])),
+    responses((status = 200, description = "Staff users", body = Vec<StaffUser>)))]
+#[get("/api/v1/staff")]
+pub async fn list_staff(state: web::Data<AppState>, p: Principal) -> Result<HttpResponse, ApiError> {
+    p.require(Perm::StaffManage)?;
+    Ok(HttpResponse::Ok().json(state.db(staff::list).await?))
+}
+
+/// Creates a staff user with a role and property scope. Audited.
+///
+/// **Access:** admin.
+#[utoipa::path(tag = "staff", security(("bearer" = [])), request_body = StaffCreate,
+    responses((status = 201, description = "Created", body = StaffUser),
+              (status = 409, description = "Email taken", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[post("/api/v1/staff")]
+pub async fn create_staff(
+    state: web::Data<AppState>,
+    p: Principal,
+    body: web::Json<StaffCreate>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Perm::StaffManage)?;
+    let body = body.into_inner();
+    let u = state.db(move |conn| staff::create(conn, Some(&p), body)).await?;
+    Ok(HttpResponse::Created().json(u))
+}
+
+/// One staff user.
+///
+/// **Access:** admin.
+#[utoipa::path(tag = "staff", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Staff user id")),
+    responses((status = 200, description = "The staff user", body = StaffUser)))]
+#[get("/api/v1/staff/{id}")]
+pub async fn get_staff(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Perm::StaffManage)?;
+    let id = id.into_inner();
+    Ok(HttpResponse::Ok().json(state.db(move |conn| staff::get(conn, &id)).await?))
+}
+
+/// Changes name, role, property scope, active flag or password. Role changes invalidate the
+/// user's access tokens. Audited.
+///
+/// **Access:** admin.
+#[utoipa::path(tag = "staff", security(("bearer" = [])), request_body = StaffPatch,
+    params(("id" = String, Path, description = "Staff user id")),
+    responses((status = 200, description = "Updated", body = StaffUser),
+              (status = 409, description = "An admin cannot demote or deactivate themself", body = crate::error::Problem, content_type = "application/problem+json")))]
+#[patch("/api/v1/staff/{id}")]
+pub async fn update_staff(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+    body: web::Json<StaffPatch>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Perm::StaffManage)?;
+    let (id, body) = (id.into_inner(), body.into_inner());
+    Ok(HttpResponse::Ok().json(state.db(move |conn| staff::update(conn, &p, &id, body)).await?))
+}

@@ -1,0 +1,126 @@
+//! Who may do what: one table of permissions to roles and API-key scopes, and the personal-data
+//! view each caller gets (SPEC §2, §9).
+
+use super::principal::{Actor, Principal, Role, Scope};
+use crate::error::ApiError;
+
+/// A staff or integration permission. Guests act on themselves through `/me` endpoints
+/// (`Principal::require_customer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Perm {
+    PropertiesRead,
+    PropertiesWrite,
+    StaffManage,
+    ApiKeysManage,
+    AuditRead,
+    CustomersRead,
+    CustomersWrite,
+    /// Setting grade overrides: staff-owned data above agent level.
+    CustomersGradeOverride,
+    InteractionsRead,
+    InteractionsWrite,
+}
+
+impl Perm {
+    pub fn roles(self) -> &'static [Role] {
+        use Role::*;
+        match self {
+            Perm::PropertiesRead => &[Admin, Manager, Agent, Analyst],
+            Perm::PropertiesWrite | Perm::StaffManage | Perm::ApiKeysManage | Perm::AuditRead => &[Admin],
+            Perm::CustomersRead => &[Admin, Manager, Agent, Analyst],
+            Perm::CustomersWrite => &[Admin, Manager, Agent],
+            Perm::CustomersGradeOverride => &[Admin, Manager],
+            Perm::InteractionsRead | Perm::InteractionsWrite => &[Admin, Manager, Agent],
+        }
+    }
+
+    /// The API-key scope that grants it; `None` = no API key may.
+    pub fn scope(self) -> Option<Scope> {
+        match self {
+            Perm::CustomersRead | Perm::InteractionsRead => Some(Scope::CustomersRead),
+            Perm::CustomersWrite | Perm::InteractionsWrite => Some(Scope::CustomersWrite),
+            _ => None,
+        }
+    }
+
+    /// Any API key may read the property list (integrations map their hotel codes).
+    fn any_key(self) -> bool {
+        matches!(self, Perm::PropertiesRead)
+    }
+
+    /// Human-readable rule for the OpenAPI description.
+    pub fn describe(self) -> String {
+        let roles: Vec<&str> = self.roles().iter().map(|r| r.as_str()).collect();
+        let keys = if self.any_key() {
+            "any API key".to_string()
+        } else {
+            match self.scope() {
+                Some(s) => format!("API keys with `{}`", s.as_str()),
+                None => "no API key".to_string(),
+            }
+        };
+        format!("Staff roles: {}; {}.", roles.join(", "), keys)
+    }
+}
+
+/// How much personal data a caller sees (SPEC §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonalView {
+    /// Everything, document number included (admin, manager, the guest themself). Staff reads
+    /// of this kind are audited.
+    Full,
+    /// Contact data whole, document number masked (integrations).
+    Contact,
+    /// Phone, email masked; document last 4; street address hidden (agents).
+    Masked,
+    /// No personal fields at all (analysts).
+    Hidden,
+}
+
+impl Principal {
+    pub fn require(&self, perm: Perm) -> Result<(), ApiError> {
+        let ok = match &self.actor {
+            Actor::Staff(s) => perm.roles().contains(&s.role),
+            Actor::ApiKey(k) => perm.any_key() || perm.scope().is_some_and(|sc| k.scopes.contains(&sc)),
+            Actor::Customer { .. } => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(match &self.actor {
+                Actor::ApiKey(_) => match perm.scope() {
+                    Some(s) => format!("this API key lacks the `{}` scope", s.as_str()),
+                    None => "API keys may not call this endpoint".into(),
+                },
+                Actor::Customer { .. } => "guests may not call this endpoint".into(),
+                Actor::Staff(s) => format!("the `{}` role may not call this endpoint", s.role.as_str()),
+            }))
+        }
+    }
+
+    /// The guest's own customer id, or 403 for any other caller.
+    pub fn require_customer(&self) -> Result<&str, ApiError> {
+        match &self.actor {
+            Actor::Customer { customer_id } => Ok(customer_id),
+            _ => Err(ApiError::Forbidden(
+                "only guests (customer tokens) may call this endpoint".into(),
+            )),
+        }
+    }
+
+    pub fn personal_view(&self) -> PersonalView {
+        match &self.actor {
+            Actor::Staff(s) => match s.role {
+                Role::Admin | Role::Manager => PersonalView::Full,
+                Role::Agent => PersonalView::Masked,
+                Role::Analyst => PersonalView::Hidden,
+            },
+            Actor::Customer { .. } => PersonalView::Full,
+            Actor::ApiKey(_) => PersonalView::Contact,
+        }
+    }
+
+    pub fn is_role(&self, role: Role) -> bool {
+        matches!(&self.actor, Actor::Staff(s) if s.role == role)
+    }
+}

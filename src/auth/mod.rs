@@ -1,0 +1,20 @@
+//! Authentication (who is calling) and authorization (what they may do).
+
+pub mod access;
+pub mod api_keys;
+pub mod jwt;
+pub mod passwords;
+pub mod principal;
+pub mod rate_limit;
+
+pub use access::{Perm, PersonalView};
+pub use principal::{Actor, Principal, Role, Scope};
+
+use rand::RngCore;
+
+/// `n` random bytes as lowercase hex.
+pub fn random_hex(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    rand::thread_rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}

@@ -1,0 +1,327 @@
+//! The caller of a request, resolved from a JWT or an API key on every call (so a deactivated
+//! user or a revoked key stops working at once).
+
+use std::str::FromStr;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use chrono::Utc;
+use diesel::prelude::*;
+use futures_util::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::schema::{api_keys, customer_accounts, staff_users};
+use crate::error::ApiError;
+use crate::middleware::RequestId;
+use crate::state::AppState;
+
+/// Staff roles (SPEC §2); `customer` is the guest app's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Manager,
+    Agent,
+    Analyst,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Manager => "manager",
+            Role::Agent => "agent",
+            Role::Analyst => "analyst",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Ok(match s {
+            "admin" => Role::Admin,
+            "manager" => Role::Manager,
+            "agent" => Role::Agent,
+            "analyst" => Role::Analyst,
+            _ => return Err(()),
+        })
+    }
+}
+
+/// API-key scopes (SPEC §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Hash)]
+pub enum Scope {
+    #[serde(rename = "customers:read")]
+    CustomersRead,
+    #[serde(rename = "customers:write")]
+    CustomersWrite,
+    #[serde(rename = "stays:write")]
+    StaysWrite,
+    #[serde(rename = "loyalty:read")]
+    LoyaltyRead,
+    #[serde(rename = "loyalty:write")]
+    LoyaltyWrite,
+    #[serde(rename = "tickets:read")]
+    TicketsRead,
+    #[serde(rename = "tickets:write")]
+    TicketsWrite,
+    #[serde(rename = "surveys:write")]
+    SurveysWrite,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::CustomersRead => "customers:read",
+            Scope::CustomersWrite => "customers:write",
+            Scope::StaysWrite => "stays:write",
+            Scope::LoyaltyRead => "loyalty:read",
+            Scope::LoyaltyWrite => "loyalty:write",
+            Scope::TicketsRead => "tickets:read",
+            Scope::TicketsWrite => "tickets:write",
+            Scope::SurveysWrite => "surveys:write",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StaffActor {
+    pub id: String,
+    pub role: Role,
+    /// Empty = all properties.
+    pub property_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeyActor {
+    pub id: String,
+    pub scopes: Vec<Scope>,
+    /// Empty = all properties.
+    pub property_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Staff(StaffActor),
+    Customer { customer_id: String },
+    ApiKey(KeyActor),
+}
+
+/// The authenticated caller plus where the call came from (for the audit log).
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub actor: Actor,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl Principal {
+    pub fn actor_kind(&self) -> &'static str {
+        match &self.actor {
+            Actor::Staff(_) => "staff",
+            Actor::Customer { .. } => "customer",
+            Actor::ApiKey(_) => "api_key",
+        }
+    }
+
+    pub fn actor_id(&self) -> &str {
+        match &self.actor {
+            Actor::Staff(s) => &s.id,
+            Actor::Customer { customer_id } => customer_id,
+            Actor::ApiKey(k) => &k.id,
+        }
+    }
+
+    pub fn staff(&self) -> Option<&StaffActor> {
+        match &self.actor {
+            Actor::Staff(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Whether the caller's property scope includes `property_id`.
+    pub fn can_access_property(&self, property_id: &str) -> bool {
+        let ids = match &self.actor {
+            Actor::Staff(s) => &s.property_ids,
+            Actor::ApiKey(k) => &k.property_ids,
+            Actor::Customer { .. } => return false,
+        };
+        ids.is_empty() || ids.iter().any(|p| p == property_id)
+    }
+
+    /// `None` = all properties.
+    pub fn property_scope(&self) -> Option<&[String]> {
+        let ids = match &self.actor {
+            Actor::Staff(s) => &s.property_ids,
+            Actor::ApiKey(k) => &k.property_ids,
+            Actor::Customer { .. } => return Some(&[]),
+        };
+        if ids.is_empty() {
+            None
+        } else {
+            Some(ids)
+        }
+    }
+}
+
+/// The raw credential of a request.
+enum Credential {
+    Jwt(String),
+    ApiKey(String),
+}
+
+fn credential(req: &HttpRequest) -> Result<Credential, ApiError> {
+    if let Some(v) = req.headers().get(header::AUTHORIZATION) {
+        let v = v
+            .to_str()
+            .map_err(|_| ApiError::Unauthorized("malformed Authorization header".into()))?;
+        let token = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+            .ok_or_else(|| ApiError::Unauthorized("Authorization must be `Bearer <token>`".into()))?
+            .trim();
+        if token.is_empty() {
+            return Err(ApiError::Unauthorized("empty bearer token".into()));
+        }
+        return Ok(if super::api_keys::looks_like_key(token) {
+            Credential::ApiKey(token.to_string())
+        } else {
+            Credential::Jwt(token.to_string())
+        });
+    }
+    if let Some(v) = req.headers().get("x-api-key") {
+        let key = v
+            .to_str()
+            .map_err(|_| ApiError::Unauthorized("malformed X-Api-Key header".into()))?;
+        return Ok(Credential::ApiKey(key.trim().to_string()));
+    }
+    Err(ApiError::Unauthorized(
+        "missing credentials: send `Authorization: Bearer <token>` or `X-Api-Key`".into(),
+    ))
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let cred = credential(req);
+        let ip = req.peer_addr().map(|a| a.ip().to_string());
+        let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let actor = match cred? {
+                Credential::Jwt(token) => {
+                    let claims = state.jwt.verify(&token)?;
+                    resolve_jwt(&state, claims).await?
+                }
+                Credential::ApiKey(key) => resolve_key(&state, key).await?,
+            };
+            let p = Principal { actor, ip, request_id };
+            let bucket = format!("{}:{}", p.actor_kind(), p.actor_id());
+            state
+                .rate_limiter
+                .hit(&bucket)
+                .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+            Ok(p)
+        })
+    }
+}
+
+async fn resolve_jwt(state: &AppState, claims: super::jwt::Claims) -> Result<Actor, ApiError> {
+    let sub = claims.sub.clone();
+    if claims.role == "customer" {
+        let exists = state
+            .db(move |conn| {
+                Ok(customer_accounts::table
+                    .find(&sub)
+                    .select(customer_accounts::customer_id)
+                    .first::<String>(conn)
+                    .optional()?)
+            })
+            .await?;
+        return match exists {
+            Some(customer_id) => Ok(Actor::Customer { customer_id }),
+            None => Err(ApiError::Unauthorized("account no longer exists".into())),
+        };
+    }
+    let row = state
+        .db(move |conn| {
+            Ok(staff_users::table
+                .find(&sub)
+                .select((staff_users::role, staff_users::property_ids, staff_users::active))
+                .first::<(String, String, bool)>(conn)
+                .optional()?)
+        })
+        .await?;
+    match row {
+        Some((role, props, true)) => {
+            let role = Role::from_str(&role).map_err(|_| ApiError::internal("bad role in db"))?;
+            if role.as_str() != claims.role {
+                // The role changed since the token was issued: make the client log in again.
+                return Err(ApiError::Unauthorized("role changed; log in again".into()));
+            }
+            Ok(Actor::Staff(StaffActor {
+                id: claims.sub,
+                role,
+                property_ids: serde_json::from_str(&props).unwrap_or_default(),
+            }))
+        }
+        Some((_, _, false)) => Err(ApiError::Unauthorized("user is deactivated".into())),
+        None => Err(ApiError::Unauthorized("user no longer exists".into())),
+    }
+}
+
+type KeyRow = (
+    String,
+    String,
+    String,
+    Option<chrono::NaiveDateTime>,
+    Option<chrono::NaiveDateTime>,
+    Option<chrono::NaiveDateTime>,
+);
+
+async fn resolve_key(state: &AppState, key: String) -> Result<Actor, ApiError> {
+    let hash = super::api_keys::hash(&key);
+    state
+        .db(move |conn| {
+            let row: Option<KeyRow> = api_keys::table
+                .filter(api_keys::key_hash.eq(&hash))
+                .select((
+                    api_keys::id,
+                    api_keys::scopes,
+                    api_keys::property_ids,
+                    api_keys::expires_at,
+                    api_keys::revoked_at,
+                    api_keys::last_used_at,
+                ))
+                .first(conn)
+                .optional()?;
+            let Some((id, scopes, props, expires_at, revoked_at, last_used_at)) = row else {
+                return Err(ApiError::Unauthorized("unknown API key".into()));
+            };
+            let now = Utc::now().naive_utc();
+            if revoked_at.is_some() {
+                return Err(ApiError::Unauthorized("API key revoked".into()));
+            }
+            if expires_at.is_some_and(|e| e <= now) {
+                return Err(ApiError::Unauthorized("API key expired".into()));
+            }
+            // Stamp last use at most once a minute: a write per request would serialise reads.
+            if last_used_at.is_none_or(|t| (now - t).num_seconds() >= 60) {
+                diesel::update(api_keys::table.find(&id))
+                    .set(api_keys::last_used_at.eq(now))
+                    .execute(conn)?;
+            }
+            Ok(Actor::ApiKey(KeyActor {
+                id,
+                scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+                property_ids: serde_json::from_str(&props).unwrap_or_default(),
+            }))
+        })
+        .await
+}

@@ -1,0 +1,142 @@
+//! Typed configuration from the environment (and an optional `.env`). Secrets are never logged.
+
+use std::path::{Path, PathBuf};
+
+use crate::db::DbTarget;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/concierge.db";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+#[derive(Clone)]
+pub struct Config {
+    pub database: DbTarget,
+    pub bind: String,
+    pub jwt_secret: Vec<u8>,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<String>,
+    pub encryption_key: [u8; 32],
+    /// Access-token lifetime in seconds (15 min).
+    pub access_ttl_secs: i64,
+    /// Refresh-token lifetime in seconds (30 days).
+    pub refresh_ttl_secs: i64,
+    pub pool_size: Option<u32>,
+    /// Maximum JSON body in bytes.
+    pub json_limit: usize,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database", &self.database.describe())
+            .field("bind", &self.bind)
+            .field("admin_email", &self.admin_email.as_ref().map(|_| "<set>"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, String> {
+        let url = env("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        let database = DbTarget::parse(&url)?;
+        let secrets_dir = match &database {
+            DbTarget::Sqlite(path) => Path::new(path)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| ".".into()),
+            DbTarget::Postgres(_) => PathBuf::from("./data"),
+        };
+        let jwt_secret = match env("CONCIERGE_JWT_SECRET") {
+            Some(s) if s.len() >= 32 => s.into_bytes(),
+            Some(_) => return Err("CONCIERGE_JWT_SECRET must be at least 32 characters".into()),
+            None => {
+                let hex = generated_secret(&secrets_dir.join("jwt.secret"), "CONCIERGE_JWT_SECRET")?;
+                hex.into_bytes()
+            }
+        };
+        let key_hex = match env("CONCIERGE_ENCRYPTION_KEY") {
+            Some(k) => k,
+            None => generated_secret(&secrets_dir.join("encryption.key"), "CONCIERGE_ENCRYPTION_KEY")?,
+        };
+        let encryption_key = parse_key(&key_hex)?;
+        let pool_size = match env("CONCIERGE_POOL_SIZE") {
+            Some(v) => Some(
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=64).contains(n))
+                    .ok_or("CONCIERGE_POOL_SIZE must be a number from 1 to 64")?,
+            ),
+            None => None,
+        };
+        Ok(Config {
+            database,
+            bind: env("CONCIERGE_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string()),
+            jwt_secret,
+            admin_email: env("CONCIERGE_ADMIN_EMAIL"),
+            admin_password: env("CONCIERGE_ADMIN_PASSWORD"),
+            encryption_key,
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            pool_size,
+            json_limit: 256 * 1024,
+        })
+    }
+
+    /// A configuration for tests and tools: explicit database, fixed secrets.
+    pub fn for_database(database: DbTarget) -> Self {
+        Config {
+            database,
+            bind: "127.0.0.1:0".into(),
+            jwt_secret: b"test-secret-test-secret-test-secret!!".to_vec(),
+            admin_email: None,
+            admin_password: None,
+            encryption_key: [7u8; 32],
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            pool_size: None,
+            json_limit: 256 * 1024,
+        }
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_key(hex_key: &str) -> Result<[u8; 32], String> {
+    let bytes =
+        hex::decode(hex_key.trim()).map_err(|_| "CONCIERGE_ENCRYPTION_KEY must be 64 hex characters".to_string())?;
+    bytes
+        .try_into()
+        .map_err(|_| "CONCIERGE_ENCRYPTION_KEY must be 64 hex characters (32 bytes)".to_string())
+}
+
+/// Reads a development secret from `path`, creating it (random, 0600) on first start.
+fn generated_secret(path: &Path, var: &str) -> Result<String, String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        log::warn!("{var} is not set: using the generated secret in {}", path.display());
+        return Ok(existing.trim().to_string());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let secret = crate::auth::random_hex(32);
+    write_private(path, &secret).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    log::warn!(
+        "{var} is not set: generated a new secret in {} (set {var} in production)",
+        path.display()
+    );
+    Ok(secret)
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(contents.as_bytes())
+}

@@ -1,0 +1,212 @@
+//! Diesel table definitions, written by hand in portable types (the same for both backends).
+
+diesel::table! {
+    properties (id) {
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        timezone -> Text,
+        currency -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    staff_users (id) {
+        id -> Text,
+        email -> Text,
+        display_name -> Text,
+        role -> Text,
+        property_ids -> Text,
+        password_hash -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        name -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        scopes -> Text,
+        property_ids -> Text,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    customers (id) {
+        id -> Text,
+        given_name -> Text,
+        family_name -> Text,
+        email -> Nullable<Text>,
+        email_norm -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        gender -> Nullable<Text>,
+        nationality -> Nullable<Text>,
+        language -> Nullable<Text>,
+        birth_date -> Nullable<Date>,
+        company -> Nullable<Text>,
+        job_title -> Nullable<Text>,
+        address -> Nullable<Text>,
+        preferred_channel -> Nullable<Text>,
+        grade -> Text,
+        grade_override -> Nullable<Text>,
+        grade_override_reason -> Nullable<Text>,
+        lifecycle_stage -> Text,
+        source_channel -> Text,
+        preferences -> Text,
+        special_dates -> Text,
+        id_doc_type -> Nullable<Text>,
+        id_doc_country -> Nullable<Text>,
+        id_doc_number_enc -> Nullable<Text>,
+        id_doc_key_id -> Nullable<Text>,
+        id_doc_last4 -> Nullable<Text>,
+        search_text -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    customer_tags (customer_id, tag) {
+        customer_id -> Text,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    customer_external_refs (system, external_id) {
+        system -> Text,
+        external_id -> Text,
+        customer_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    customer_consents (customer_id, purpose) {
+        customer_id -> Text,
+        purpose -> Text,
+        granted -> Bool,
+        source_channel -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consent_events (id) {
+        id -> Text,
+        customer_id -> Text,
+        purpose -> Text,
+        granted -> Bool,
+        source_channel -> Text,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    customer_accounts (customer_id) {
+        customer_id -> Text,
+        email -> Text,
+        password_hash -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        token_hash -> Text,
+        family_id -> Text,
+        subject_kind -> Text,
+        subject_id -> Text,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    interactions (id) {
+        id -> Text,
+        customer_id -> Text,
+        property_id -> Nullable<Text>,
+        occurred_at -> Timestamp,
+        channel -> Text,
+        direction -> Text,
+        summary -> Text,
+        content -> Nullable<Text>,
+        result -> Nullable<Text>,
+        staff_id -> Nullable<Text>,
+        follow_up_status -> Text,
+        follow_up_due_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    stays (id) {
+        id -> Text,
+        customer_id -> Text,
+        property_id -> Text,
+        confirmation_number -> Text,
+        check_in -> Date,
+        check_out -> Date,
+        room_type -> Nullable<Text>,
+        room_number -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        occurred_at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        target_kind -> Text,
+        target_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        details -> Text,
+    }
+}
+
+diesel::joinable!(customer_tags -> customers (customer_id));
+diesel::joinable!(customer_external_refs -> customers (customer_id));
+diesel::joinable!(customer_consents -> customers (customer_id));
+diesel::joinable!(interactions -> customers (customer_id));
+diesel::joinable!(stays -> customers (customer_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    properties,
+    staff_users,
+    api_keys,
+    customers,
+    customer_tags,
+    customer_external_refs,
+    customer_consents,
+    consent_events,
+    customer_accounts,
+    refresh_tokens,
+    interactions,
+    stays,
+    audit_log,
+);

@@ -1,0 +1,174 @@
+//! The OpenAPI 3.1 document: info, security schemes, tags, and the standard problem+json error
+//! responses every operation can produce (added here so no operation forgets one).
+
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi, RefOr, ResponseBuilder};
+use utoipa::OpenApi as _;
+
+use crate::error::{FieldError, Problem};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Concierge API",
+        description = "Guest-relationship management for hotel groups: guest profiles, consents, \
+interactions; staff, properties and API keys.\n\n\
+**Authentication.** Staff and guests send `Authorization: Bearer <access_token>` from \
+`/api/v1/auth/login` (staff) or `/api/v1/auth/customer/login` (guests). Integrations send an API \
+key as `Authorization: Bearer ck_live_…` or `X-Api-Key: ck_live_…`.\n\n\
+**Errors** are RFC 9457 `application/problem+json`; 422 lists every invalid field in `errors`.\n\n\
+**Lists** are cursor-paged: `?limit=` (1–200, default 50) and `?cursor=` from `next_cursor`.\n\n\
+**Access.** Each operation states the roles and API-key scopes allowed. Objects outside the \
+caller's properties or identity answer 404; functions a role may never call answer 403.",
+        version = "1.0.0"
+    ),
+    components(schemas(Problem, FieldError)),
+    tags(
+        (name = "auth", description = "Logins, guest registration, token refresh and logout"),
+        (name = "customers", description = "Guest profiles, search, consents, integration upserts"),
+        (name = "interactions", description = "Communication records with guests"),
+        (name = "me", description = "The guest's own profile (customer tokens)"),
+        (name = "properties", description = "Hotels and branches of the group"),
+        (name = "staff", description = "Staff users and roles"),
+        (name = "api-keys", description = "Scoped keys for PMS/POS/OTA integrations"),
+        (name = "audit", description = "The append-only audit log"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+pub fn base() -> OpenApi {
+    let mut api = ApiDoc::openapi();
+    let components = api.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some(
+                    "Access token from a login (15 minutes). API keys are accepted here too.",
+                ))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        "api_key",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "X-Api-Key",
+            "Integration key `ck_live_…` (also accepted as `Authorization: Bearer ck_live_…`).",
+        ))),
+    );
+    api
+}
+
+fn problem(description: &str) -> RefOr<utoipa::openapi::Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+fn add(op: &mut Operation, status: &str, description: &str) {
+    if !op.responses.responses.contains_key(status) {
+        op.responses.responses.insert(status.to_string(), problem(description));
+    }
+}
+
+/// Adds the error responses each operation can produce, judged from its shape.
+pub fn finalize(mut api: OpenApi) -> OpenApi {
+    api.openapi = utoipa::openapi::OpenApiVersion::Version31;
+    for (_, item) in api.paths.paths.iter_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let secured = op
+                .security
+                .as_ref()
+                .map(|reqs| {
+                    let v = serde_json::to_value(reqs).unwrap_or_default();
+                    v.as_array()
+                        .is_some_and(|a| a.iter().any(|r| r.as_object().is_some_and(|o| !o.is_empty())))
+                })
+                .unwrap_or(false);
+            let has_body = op.request_body.is_some();
+            let has_path = op
+                .parameters
+                .as_ref()
+                .is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Path));
+            let has_query = op
+                .parameters
+                .as_ref()
+                .is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Query));
+            let is_auth = op.tags.as_ref().is_some_and(|t| t.iter().any(|t| t == "auth"));
+            if secured {
+                add(op, "401", "Missing, invalid or expired credentials");
+                add(
+                    op,
+                    "403",
+                    "The caller's role or API-key scope does not allow this operation",
+                );
+                add(op, "429", "Rate limit exceeded; see `Retry-After`");
+            }
+            if is_auth {
+                add(op, "401", "Wrong credentials or invalid refresh token");
+                add(op, "429", "Too many attempts; see `Retry-After`");
+            }
+            if has_body {
+                add(op, "400", "Malformed JSON");
+                add(op, "413", "Body larger than 256 KiB");
+                add(op, "415", "Body is not `application/json`");
+                add(op, "422", "Invalid fields (listed in `errors`)");
+            }
+            if has_query && !has_body {
+                add(op, "422", "Invalid query parameters (listed in `errors`)");
+            }
+            if has_path {
+                add(op, "404", "Not found, or outside the caller's scope");
+            }
+            add(op, "500", "Unexpected error (details are logged, not returned)");
+            add(op, "503", "Database unreachable or overloaded; retry shortly");
+        }
+    }
+    api
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_operation_states_its_access() {
+        let api = crate::openapi_spec();
+        let v = serde_json::to_value(&api).unwrap();
+        for (path, item) in v["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let text = format!(
+                    "{} {}",
+                    op["summary"].as_str().unwrap_or(""),
+                    op["description"].as_str().unwrap_or("")
+                );
+                if !path.starts_with("/health") {
+                    assert!(
+                        text.contains("**Access:**"),
+                        "{method} {path} does not state who may call it"
+                    );
+                }
+                assert!(op["responses"]["500"].is_object(), "{method} {path} lacks 500");
+            }
+        }
+    }
+}

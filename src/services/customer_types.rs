@@ -1,0 +1,470 @@
+//! The guest profile's wire types: enums, structured sub-objects, request bodies and the view
+//! (masked per caller in `customers::render`).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// A `snake_case` string enum with `as_str`/`parse`.
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        pub enum $name { $(#[serde(rename = $s)] $variant),+ }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $s),+ } }
+            pub fn parse(s: &str) -> Option<Self> { match s { $($s => Some($name::$variant),)+ _ => None } }
+        }
+    };
+}
+
+string_enum!(Gender { Female => "female", Male => "male", NonBinary => "non_binary", Undisclosed => "undisclosed" });
+string_enum!(
+    /// How the guest prefers to be contacted.
+    ContactChannel { Phone => "phone", Email => "email", Sms => "sms", Wechat => "wechat", App => "app" }
+);
+string_enum!(
+    /// Value grade (hotel CRM regulation §4.1).
+    Grade { Vvip => "vvip", Vip => "vip", Member => "member", Potential => "potential", WalkIn => "walk_in", Corporate => "corporate" }
+);
+string_enum!(
+    /// Lifecycle stage (tourism CRM manual §1.4); computed.
+    LifecycleStage { Prospect => "prospect", New => "new", Growing => "growing", Mature => "mature", Declining => "declining", Churned => "churned" }
+);
+string_enum!(
+    /// Channel of first contact.
+    SourceChannel { Direct => "direct", Website => "website", App => "app", Ota => "ota", Phone => "phone", WalkIn => "walk_in", Corporate => "corporate", Wechat => "wechat" }
+);
+string_enum!(
+    ConsentPurpose { MarketingEmail => "marketing_email", MarketingSms => "marketing_sms", MarketingPush => "marketing_push", Surveys => "surveys", Profiling => "profiling", ThirdPartySharing => "third_party_sharing" }
+);
+string_enum!(
+    /// Where a consent was given or withdrawn.
+    ConsentSource { App => "app", Web => "web", FrontDesk => "front_desk", Phone => "phone", Email => "email", Paper => "paper", Integration => "integration" }
+);
+string_enum!(SpecialDateKind { Birthday => "birthday", Anniversary => "anniversary", Other => "other" });
+string_enum!(DocumentType { Passport => "passport", NationalId => "national_id", DrivingLicence => "driving_licence", Other => "other" });
+string_enum!(RoomTypePreference { King => "king", Queen => "queen", Twin => "twin", Double => "double", Suite => "suite" });
+string_enum!(FloorPreference { High => "high", Low => "low" });
+string_enum!(
+    /// Communication channel of an interaction.
+    InteractionChannel { Phone => "phone", Email => "email", Sms => "sms", Wechat => "wechat", App => "app", InPerson => "in_person", Other => "other" }
+);
+string_enum!(Direction { Inbound => "inbound", Outbound => "outbound" });
+string_enum!(FollowUpStatus { None => "none", Pending => "pending", Done => "done" });
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`) in PATCH bodies.
+pub fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    #[schema(max_length = 200)]
+    pub line1: Option<String>,
+    #[schema(max_length = 200)]
+    pub line2: Option<String>,
+    #[schema(max_length = 100)]
+    pub city: Option<String>,
+    #[schema(max_length = 100)]
+    pub region: Option<String>,
+    #[schema(max_length = 20)]
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+}
+
+/// Structured stay preferences (hotel CRM regulation §3.1); every field optional.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Preferences {
+    pub room_type: Option<RoomTypePreference>,
+    pub floor: Option<FloorPreference>,
+    #[schema(example = "sea", max_length = 64)]
+    pub view: Option<String>,
+    #[schema(example = "buckwheat", max_length = 64)]
+    pub pillow: Option<String>,
+    #[schema(example = "Financial Times", max_length = 64)]
+    pub newspaper: Option<String>,
+    /// `HH:MM`, 24 h.
+    #[schema(example = "06:30")]
+    pub wake_up_time: Option<String>,
+    /// Degrees Celsius, 16–30.
+    #[schema(example = 21.5, minimum = 16, maximum = 30)]
+    pub room_temperature_celsius: Option<f64>,
+    #[schema(example = "no alcohol; sparkling water", max_length = 200)]
+    pub minibar: Option<String>,
+    /// At most 20 items of 64 characters.
+    #[serde(default)]
+    pub dietary_restrictions: Vec<String>,
+    #[serde(default)]
+    pub allergies: Vec<String>,
+    #[serde(default)]
+    pub favourite_dishes: Vec<String>,
+    #[serde(default)]
+    pub favourite_drinks: Vec<String>,
+    #[schema(max_length = 2000)]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SpecialDate {
+    pub kind: SpecialDateKind,
+    /// Required for `other` (e.g. "first visit").
+    #[schema(max_length = 100)]
+    pub label: Option<String>,
+    pub date: NaiveDate,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalRef {
+    /// The integrated system, e.g. `opera_pms`.
+    #[schema(example = "opera_pms", min_length = 1, max_length = 40)]
+    pub system: String,
+    #[schema(example = "P-100234", min_length = 1, max_length = 100)]
+    pub external_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConsentState {
+    pub purpose: ConsentPurpose,
+    pub granted: bool,
+    pub source_channel: ConsentSource,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentInput {
+    pub purpose: ConsentPurpose,
+    pub granted: bool,
+    /// Defaults to `front_desk` for staff, `integration` for API keys, `app` for guests.
+    pub source_channel: Option<ConsentSource>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentUpdate {
+    pub granted: bool,
+    pub source_channel: Option<ConsentSource>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConsentEvent {
+    pub id: String,
+    pub purpose: ConsentPurpose,
+    pub granted: bool,
+    pub source_channel: ConsentSource,
+    /// `staff`, `customer` or `api_key`.
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentEventPage {
+    pub data: Vec<ConsentEvent>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityDocumentInput {
+    #[serde(rename = "type")]
+    pub doc_type: DocumentType,
+    /// 4–32 letters and digits; stored encrypted (AES-256-GCM).
+    #[schema(example = "E12345678", min_length = 4, max_length = 32)]
+    pub number: String,
+    /// ISO 3166-1 alpha-2.
+    #[schema(example = "CN")]
+    pub issuing_country: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IdentityDocument {
+    #[serde(rename = "type")]
+    pub doc_type: DocumentType,
+    /// Whole for admins, managers and the guest; `****1234` for everyone else.
+    pub number: String,
+    pub issuing_country: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GradeOverride {
+    pub grade: Grade,
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StaySummary {
+    pub id: String,
+    pub property_id: String,
+    pub confirmation_number: String,
+    pub check_in: NaiveDate,
+    pub check_out: NaiveDate,
+    pub status: String,
+}
+
+/// A guest profile. Personal fields are masked or omitted by the caller's role (SPEC §9):
+/// `personal_data` says which view this is.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Customer {
+    pub id: String,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub gender: Option<Gender>,
+    pub nationality: Option<String>,
+    pub language: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub company: Option<String>,
+    pub job_title: Option<String>,
+    pub address: Option<Address>,
+    pub preferred_channel: Option<ContactChannel>,
+    /// Effective grade: the override when set, else the computed grade.
+    pub grade: Grade,
+    pub grade_override: Option<GradeOverride>,
+    pub lifecycle_stage: LifecycleStage,
+    pub source_channel: SourceChannel,
+    pub tags: Vec<String>,
+    pub preferences: Option<Preferences>,
+    pub special_dates: Vec<SpecialDate>,
+    pub consents: Vec<ConsentState>,
+    pub external_refs: Vec<ExternalRef>,
+    pub identity_document: Option<IdentityDocument>,
+    /// `full`, `contact` (document masked), `masked` or `hidden`.
+    #[schema(example = "full")]
+    pub personal_data: String,
+    /// Optimistic-concurrency version; also the `ETag`.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// 360° view (single reads only): the latest stays, newest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recent_stays: Option<Vec<StaySummary>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerPage {
+    pub data: Vec<Customer>,
+    pub next_cursor: Option<String>,
+}
+
+/// A new guest profile. Unknown fields are refused (422).
+#[derive(Debug, Clone, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerCreate {
+    #[schema(example = "Wei", min_length = 1, max_length = 100)]
+    pub given_name: String,
+    #[schema(example = "Zhang", min_length = 1, max_length = 100)]
+    pub family_name: String,
+    #[schema(example = "wei.zhang@example.com")]
+    pub email: Option<String>,
+    /// E.164.
+    #[schema(example = "+8613812345678")]
+    pub phone: Option<String>,
+    pub gender: Option<Gender>,
+    #[schema(example = "CN")]
+    pub nationality: Option<String>,
+    #[schema(example = "zh-CN")]
+    pub language: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    #[schema(max_length = 200)]
+    pub company: Option<String>,
+    #[schema(max_length = 100)]
+    pub job_title: Option<String>,
+    pub address: Option<Address>,
+    pub preferred_channel: Option<ContactChannel>,
+    /// Defaults to `direct`.
+    pub source_channel: Option<SourceChannel>,
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub tags: Vec<String>,
+    pub preferences: Option<Preferences>,
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub special_dates: Vec<SpecialDate>,
+    #[serde(default)]
+    pub consents: Vec<ConsentInput>,
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub external_refs: Vec<ExternalRef>,
+    pub identity_document: Option<IdentityDocumentInput>,
+    /// Managers and admins only.
+    pub grade_override: Option<GradeOverride>,
+}
+
+impl CustomerCreate {
+    pub fn minimal(given_name: String, family_name: String, email: String, source: &str) -> Self {
+        CustomerCreate {
+            given_name,
+            family_name,
+            email: Some(email),
+            source_channel: SourceChannel::parse(source),
+            ..Default::default()
+        }
+    }
+}
+
+/// Partial update: absent fields are unchanged, `null` clears a nullable field; list and object
+/// fields (`tags`, `preferences`, `special_dates`, `external_refs`, `address`) are replaced whole.
+#[derive(Debug, Clone, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerPatch {
+    #[schema(min_length = 1, max_length = 100)]
+    pub given_name: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
+    pub family_name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub gender: Option<Option<Gender>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub nationality: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub language: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub birth_date: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub company: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub job_title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub address: Option<Option<Address>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub preferred_channel: Option<Option<ContactChannel>>,
+    pub source_channel: Option<SourceChannel>,
+    pub tags: Option<Vec<String>>,
+    pub preferences: Option<Preferences>,
+    pub special_dates: Option<Vec<SpecialDate>>,
+    pub external_refs: Option<Vec<ExternalRef>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub identity_document: Option<Option<IdentityDocumentInput>>,
+    /// Managers and admins only; `null` removes the override.
+    #[serde(default, deserialize_with = "double_option")]
+    pub grade_override: Option<Option<GradeOverride>>,
+}
+
+/// What a guest may change on their own profile. Anything else — grade, tier, points, tags,
+/// email, consents (see `/me/consents`) — is refused with 422 and nothing changes.
+#[derive(Debug, Clone, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MePatch {
+    #[schema(min_length = 1, max_length = 100)]
+    pub given_name: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
+    pub family_name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub gender: Option<Option<Gender>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub nationality: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub language: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub birth_date: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub company: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub job_title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub address: Option<Option<Address>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub preferred_channel: Option<Option<ContactChannel>>,
+    pub preferences: Option<Preferences>,
+    pub special_dates: Option<Vec<SpecialDate>>,
+}
+
+impl From<MePatch> for CustomerPatch {
+    fn from(m: MePatch) -> Self {
+        CustomerPatch {
+            given_name: m.given_name,
+            family_name: m.family_name,
+            phone: m.phone,
+            gender: m.gender,
+            nationality: m.nationality,
+            language: m.language,
+            birth_date: m.birth_date,
+            company: m.company,
+            job_title: m.job_title,
+            address: m.address,
+            preferred_channel: m.preferred_channel,
+            preferences: m.preferences,
+            special_dates: m.special_dates,
+            ..Default::default()
+        }
+    }
+}
+
+impl From<CustomerCreate> for CustomerPatch {
+    /// Integration upserts: the fields present overwrite, the absent ones are kept.
+    fn from(c: CustomerCreate) -> Self {
+        fn keep<T>(v: Option<T>) -> Option<Option<T>> {
+            v.map(Some)
+        }
+        let has_tags = !c.tags.is_empty();
+        let has_dates = !c.special_dates.is_empty();
+        CustomerPatch {
+            given_name: Some(c.given_name),
+            family_name: Some(c.family_name),
+            email: keep(c.email),
+            phone: keep(c.phone),
+            gender: keep(c.gender),
+            nationality: keep(c.nationality),
+            language: keep(c.language),
+            birth_date: keep(c.birth_date),
+            company: keep(c.company),
+            job_title: keep(c.job_title),
+            address: keep(c.address),
+            preferred_channel: keep(c.preferred_channel),
+            source_channel: None,
+            tags: has_tags.then_some(c.tags),
+            preferences: c.preferences,
+            special_dates: has_dates.then_some(c.special_dates),
+            external_refs: None,
+            identity_document: keep(c.identity_document),
+            grade_override: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct CustomerFilter {
+    /// Substring of name, email or phone (case-insensitive).
+    pub q: Option<String>,
+    /// Exact email (case-insensitive).
+    pub email: Option<String>,
+    /// Exact phone (E.164).
+    pub phone: Option<String>,
+    pub tag: Option<String>,
+    pub grade: Option<Grade>,
+    pub lifecycle_stage: Option<LifecycleStage>,
+    /// Guests who stayed at this property.
+    pub property_id: Option<String>,
+    /// `created_at` (default) or `-created_at`.
+    pub sort: Option<String>,
+}
+
+/// The integration upsert answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UpsertResult {
+    /// `created`, `updated` (found by the reference) or `linked` (found by email/phone, the
+    /// reference attached).
+    pub outcome: String,
+    pub customer: Customer,
+}

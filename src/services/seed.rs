@@ -1,0 +1,258 @@
+//! `concierge seed-demo`: a small demo group for testers. Idempotent: a second run changes
+//! nothing.
+
+use chrono::{Duration, NaiveDate, Utc};
+use diesel::prelude::*;
+
+use crate::auth::passwords::hash_password;
+use crate::auth::principal::StaffActor;
+use crate::auth::{Actor, Principal, Role};
+use crate::crypto::Cipher;
+use crate::db::schema::{customer_accounts, properties as props_t, stays};
+use crate::db::{write_tx, DbConnection};
+use crate::error::ApiError;
+use crate::services::audit::{new_id, now};
+use crate::services::customer_types::*;
+use crate::services::interactions::{self, InteractionCreate};
+use crate::services::{customers, properties, staff};
+
+const GIVEN: &[&str] = &[
+    "Wei", "Fang", "Min", "Jing", "Lei", "Amelie", "Louis", "Chloe", "Hugo", "Yuki", "Kenji", "Sofia", "Mateo",
+    "Olivia", "Noah", "Priya", "Arjun",
+];
+const FAMILY: &[&str] = &[
+    "Zhang", "Wang", "Li", "Liu", "Chen", "Martin", "Bernard", "Dubois", "Sato", "Tanaka", "Garcia", "Smith", "Brown",
+    "Sharma", "Patel",
+];
+
+pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, ApiError> {
+    let exists: i64 = props_t::table
+        .filter(props_t::code.eq("SHA-BUND"))
+        .count()
+        .get_result(conn)?;
+    if exists > 0 {
+        return Ok("demo data already loaded; nothing changed".into());
+    }
+    let system = Principal {
+        actor: Actor::Staff(StaffActor {
+            id: "system:seed".into(),
+            role: Role::Admin,
+            property_ids: vec![],
+        }),
+        ip: None,
+        request_id: None,
+    };
+    let mut out = String::from("Demo group loaded.\n\nProperties:\n");
+    let sha = properties::create(
+        conn,
+        &system,
+        properties::PropertyCreate {
+            code: "SHA-BUND".into(),
+            name: "Concierge Bund Shanghai".into(),
+            timezone: "Asia/Shanghai".into(),
+            currency: "CNY".into(),
+        },
+    )?;
+    let par = properties::create(
+        conn,
+        &system,
+        properties::PropertyCreate {
+            code: "PAR-OPERA".into(),
+            name: "Concierge Opéra Paris".into(),
+            timezone: "Europe/Paris".into(),
+            currency: "EUR".into(),
+        },
+    )?;
+    out += &format!(
+        "  {} {} ({})\n  {} {} ({})\n\nStaff (email / password):\n",
+        sha.code, sha.name, sha.id, par.code, par.name, par.id
+    );
+    let people = [
+        ("admin@demo.concierge", "Demo Admin", Role::Admin, vec![]),
+        (
+            "manager@demo.concierge",
+            "Demo Manager",
+            Role::Manager,
+            vec![sha.id.clone()],
+        ),
+        ("agent@demo.concierge", "Demo Agent", Role::Agent, vec![sha.id.clone()]),
+        (
+            "agent.paris@demo.concierge",
+            "Demo Agent Paris",
+            Role::Agent,
+            vec![par.id.clone()],
+        ),
+        ("analyst@demo.concierge", "Demo Analyst", Role::Analyst, vec![]),
+    ];
+    for (email, name, role, props) in people {
+        let password = format!("demo-{}-password", role.as_str());
+        staff::create(
+            conn,
+            None,
+            staff::StaffCreate {
+                email: email.into(),
+                display_name: name.into(),
+                role,
+                property_ids: props,
+                password: password.clone(),
+            },
+        )?;
+        out += &format!("  {:<30} {:<24} {}\n", email, password, role.as_str());
+    }
+    let today = Utc::now().date_naive();
+    let mut first_id = String::new();
+    for i in 0..50usize {
+        let given = GIVEN[i % GIVEN.len()];
+        let family = FAMILY[(i * 7) % FAMILY.len()];
+        let mut tags = vec![];
+        if i % 5 == 0 {
+            tags.push("business".to_string());
+        }
+        if i % 9 == 0 {
+            tags.push("honeymoon".to_string());
+        }
+        if i % 11 == 0 {
+            tags.push("allergy:nuts".to_string());
+        }
+        let input = CustomerCreate {
+            given_name: given.into(),
+            family_name: family.into(),
+            email: Some(format!(
+                "{}.{}{}@example.com",
+                given.to_lowercase(),
+                family.to_lowercase(),
+                i
+            )),
+            phone: Some(format!("+86138{:08}", 10_000_000 + i * 7919)),
+            gender: Some(if i % 2 == 0 { Gender::Female } else { Gender::Male }),
+            nationality: Some(if i % 3 == 0 { "FR" } else { "CN" }.into()),
+            language: Some(if i % 3 == 0 { "fr" } else { "zh-CN" }.into()),
+            birth_date: NaiveDate::from_ymd_opt(1960 + (i as i32 % 40), (i as u32 % 12) + 1, (i as u32 % 27) + 1),
+            company: (i % 4 == 0).then(|| "Acme Travel".to_string()),
+            preferred_channel: Some(if i % 2 == 0 {
+                ContactChannel::Email
+            } else {
+                ContactChannel::Wechat
+            }),
+            source_channel: Some(
+                [
+                    SourceChannel::Direct,
+                    SourceChannel::Ota,
+                    SourceChannel::Website,
+                    SourceChannel::App,
+                ][i % 4],
+            ),
+            tags,
+            preferences: Some(Preferences {
+                room_type: Some(if i % 2 == 0 {
+                    RoomTypePreference::King
+                } else {
+                    RoomTypePreference::Twin
+                }),
+                floor: Some(if i % 3 == 0 {
+                    FloorPreference::High
+                } else {
+                    FloorPreference::Low
+                }),
+                pillow: (i % 4 == 0).then(|| "buckwheat".to_string()),
+                wake_up_time: (i % 6 == 0).then(|| "06:30".to_string()),
+                allergies: if i % 11 == 0 { vec!["nuts".into()] } else { vec![] },
+                ..Default::default()
+            }),
+            special_dates: if i % 9 == 0 {
+                vec![SpecialDate {
+                    kind: SpecialDateKind::Anniversary,
+                    label: None,
+                    date: today - Duration::days(365 + i as i64),
+                }]
+            } else {
+                vec![]
+            },
+            consents: vec![
+                ConsentInput {
+                    purpose: ConsentPurpose::Surveys,
+                    granted: i % 7 != 0,
+                    source_channel: Some(ConsentSource::FrontDesk),
+                },
+                ConsentInput {
+                    purpose: ConsentPurpose::MarketingEmail,
+                    granted: i % 2 == 0,
+                    source_channel: Some(ConsentSource::Web),
+                },
+            ],
+            external_refs: vec![ExternalRef {
+                system: "opera_pms".into(),
+                external_id: format!("P-{:06}", 100_000 + i),
+            }],
+            identity_document: (i % 10 == 0).then(|| IdentityDocumentInput {
+                doc_type: DocumentType::Passport,
+                number: format!("E{:08}", 12_345_678 + i),
+                issuing_country: "CN".into(),
+            }),
+            ..Default::default()
+        };
+        let c = customers::create(conn, cipher, &system, input)?;
+        if i == 0 {
+            first_id = c.id.clone();
+        }
+        // A past stay so "guests who stayed at" searches have answers.
+        let property = if i % 3 == 0 { &par.id } else { &sha.id };
+        let check_in = today - Duration::days(30 + (i as i64 * 11) % 300);
+        let ts = now();
+        diesel::insert_into(stays::table)
+            .values((
+                stays::id.eq(new_id()),
+                stays::customer_id.eq(&c.id),
+                stays::property_id.eq(property),
+                stays::confirmation_number.eq(format!("DEMO{:05}", i)),
+                stays::check_in.eq(check_in),
+                stays::check_out.eq(check_in + Duration::days(2 + (i as i64 % 4))),
+                stays::room_type.eq(Some("deluxe_king")),
+                stays::room_number.eq(Some(format!("{}", 1200 + i))),
+                stays::status.eq("checked_out"),
+                stays::created_at.eq(ts),
+                stays::updated_at.eq(ts),
+            ))
+            .execute(conn)?;
+        if i % 4 == 0 {
+            interactions::create(
+                conn,
+                &system,
+                &c.id,
+                InteractionCreate {
+                    occurred_at: None,
+                    channel: InteractionChannel::Phone,
+                    direction: Direction::Outbound,
+                    summary: "Pre-arrival call: confirmed airport pickup".into(),
+                    content: None,
+                    result: Some("confirmed".into()),
+                    property_id: Some(property.clone()),
+                    follow_up_status: None,
+                    follow_up_due_at: None,
+                },
+            )?;
+        }
+    }
+    // The first demo guest can log in to the app.
+    let hash = hash_password("demo-guest-password")?;
+    let email: String = crate::db::schema::customers::table
+        .find(&first_id)
+        .select(crate::db::schema::customers::email_norm)
+        .first::<Option<String>>(conn)?
+        .unwrap_or_default();
+    write_tx(conn, |conn| {
+        let ts = now();
+        diesel::insert_into(customer_accounts::table)
+            .values((
+                customer_accounts::customer_id.eq(&first_id),
+                customer_accounts::email.eq(&email),
+                customer_accounts::password_hash.eq(&hash),
+                customer_accounts::created_at.eq(ts),
+                customer_accounts::updated_at.eq(ts),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })?;
+    out += &format!("\n50 guests with preferences, consents, stays and interactions.\nGuest app login: {email} / demo-guest-password\n");
+    Ok(out)
+}

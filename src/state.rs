@@ -1,0 +1,59 @@
+//! Shared application state: pool, configuration, keys and limiters.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::rate_limit::RateLimiter;
+use crate::config::Config;
+use crate::crypto::Cipher;
+use crate::db::{Backend, DbConnection, Pool};
+use crate::error::ApiError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub backend: Backend,
+    pub config: Arc<Config>,
+    pub jwt: Arc<JwtKeys>,
+    pub cipher: Arc<Cipher>,
+    /// Requests per authenticated caller per minute.
+    pub rate_limiter: Arc<RateLimiter>,
+    /// Failed logins per (ip, email) per 15 minutes.
+    pub login_limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(config: Config, pool: Pool) -> Self {
+        let per_minute = std::env::var("CONCIERGE_RATE_LIMIT_PER_MINUTE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(6000);
+        AppState {
+            backend: config.database.backend(),
+            jwt: Arc::new(JwtKeys::new(&config.jwt_secret)),
+            cipher: Arc::new(Cipher::new(config.encryption_key)),
+            rate_limiter: Arc::new(RateLimiter::new(per_minute, Duration::from_secs(60))),
+            login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(15 * 60))),
+            config: Arc::new(config),
+            pool,
+        }
+    }
+
+    /// Runs one use case on the blocking thread pool with a pooled connection. A pool checkout
+    /// timeout (≈1 s) answers 503.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}
