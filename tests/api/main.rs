@@ -1,0 +1,9 @@
+//! HTTP-level integration tests: one binary, a module per area. Every test runs against the real
+//! app on a socket, on SQLite by default and on PostgreSQL with `TEST_DATABASE_URL`.
+
+mod support;
+
+mod auth;
+mod customers;
+mod errors;
+mod openapi;
