@@ -22,6 +22,8 @@ pub struct Config {
     pub pool_size: Option<u32>,
     /// Maximum JSON body in bytes.
     pub json_limit: usize,
+    /// Requests per authenticated caller (user or API key) per minute, per instance.
+    pub rate_limit_per_minute: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -67,7 +69,16 @@ impl Config {
             ),
             None => None,
         };
+        let rate_limit_per_minute = match env("CONCIERGE_RATE_LIMIT_PER_MINUTE") {
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or("CONCIERGE_RATE_LIMIT_PER_MINUTE must be a positive number")?,
+            None => 6000,
+        };
         Ok(Config {
+            rate_limit_per_minute,
             database,
             bind: env("CONCIERGE_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string()),
             jwt_secret,
@@ -94,6 +105,7 @@ impl Config {
             refresh_ttl_secs: 30 * 24 * 3600,
             pool_size: None,
             json_limit: 256 * 1024,
+            rate_limit_per_minute: 6000,
         }
     }
 }

@@ -27,10 +27,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: Config, pool: Pool) -> Self {
-        let per_minute = std::env::var("CONCIERGE_RATE_LIMIT_PER_MINUTE")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(6000);
+        let per_minute = config.rate_limit_per_minute;
         AppState {
             backend: config.database.backend(),
             jwt: Arc::new(JwtKeys::new(&config.jwt_secret)),

@@ -7,7 +7,13 @@ use crate::support::{Auth, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD};
 async fn staff_login_issues_bearer_tokens() {
     let app = TestApp::spawn().await;
     let r = app
-        .send(Method::POST, "/api/v1/auth/login", Auth::None, Some(json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})), &[])
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            Auth::None,
+            Some(json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})),
+            &[],
+        )
         .await;
     r.expect(200);
     assert_eq!(r.body["token_type"], "Bearer");
@@ -21,32 +27,68 @@ async fn staff_login_issues_bearer_tokens() {
 async fn unknown_user_and_wrong_password_get_the_same_answer() {
     let app = TestApp::spawn().await;
     let wrong = app
-        .send(Method::POST, "/api/v1/auth/login", Auth::None, Some(json!({"email": ADMIN_EMAIL, "password": "not-the-password"})), &[])
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            Auth::None,
+            Some(json!({"email": ADMIN_EMAIL, "password": "not-the-password"})),
+            &[],
+        )
         .await;
     let unknown = app
-        .send(Method::POST, "/api/v1/auth/login", Auth::None, Some(json!({"email": "nobody@test.local", "password": "whatever-123"})), &[])
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            Auth::None,
+            Some(json!({"email": "nobody@test.local", "password": "whatever-123"})),
+            &[],
+        )
         .await;
     assert_eq!(wrong.problem(401)["detail"], unknown.problem(401)["detail"]);
     // A guest account cannot log in to the staff console and vice versa.
     app.guest("guest@example.com").await;
-    app.send(Method::POST, "/api/v1/auth/login", Auth::None, Some(json!({"email": "guest@example.com", "password": "guest-password-1"})), &[])
-        .await
-        .problem(401);
-    app.send(Method::POST, "/api/v1/auth/customer/login", Auth::None, Some(json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})), &[])
-        .await
-        .problem(401);
+    app.send(
+        Method::POST,
+        "/api/v1/auth/login",
+        Auth::None,
+        Some(json!({"email": "guest@example.com", "password": "guest-password-1"})),
+        &[],
+    )
+    .await
+    .problem(401);
+    app.send(
+        Method::POST,
+        "/api/v1/auth/customer/login",
+        Auth::None,
+        Some(json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})),
+        &[],
+    )
+    .await
+    .problem(401);
 }
 
 #[actix_rt::test]
 async fn repeated_failed_logins_are_rate_limited() {
     let app = TestApp::spawn().await;
     for _ in 0..10 {
-        app.send(Method::POST, "/api/v1/auth/login", Auth::None, Some(json!({"email": ADMIN_EMAIL, "password": "wrong-password"})), &[])
-            .await
-            .problem(401);
+        app.send(
+            Method::POST,
+            "/api/v1/auth/login",
+            Auth::None,
+            Some(json!({"email": ADMIN_EMAIL, "password": "wrong-password"})),
+            &[],
+        )
+        .await
+        .problem(401);
     }
     let r = app
-        .send(Method::POST, "/api/v1/auth/login", Auth::None, Some(json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})), &[])
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            Auth::None,
+            Some(json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})),
+            &[],
+        )
         .await;
     r.problem(429);
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
@@ -111,24 +153,58 @@ async fn registration_validates_every_field() {
 async fn refresh_rotates_and_reuse_revokes_the_session() {
     let app = TestApp::spawn().await;
     let r = app
-        .send(Method::POST, "/api/v1/auth/login", Auth::None, Some(json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})), &[])
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            Auth::None,
+            Some(json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})),
+            &[],
+        )
         .await;
     let first = r.body["refresh_token"].as_str().unwrap().to_string();
-    let r2 = app.send(Method::POST, "/api/v1/auth/refresh", Auth::None, Some(json!({"refresh_token": first})), &[]).await;
+    let r2 = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            Auth::None,
+            Some(json!({"refresh_token": first})),
+            &[],
+        )
+        .await;
     r2.expect(200);
     let second = r2.body["refresh_token"].as_str().unwrap().to_string();
     assert_ne!(first, second);
-    app.get("/api/v1/staff", r2.body["access_token"].as_str().unwrap()).await.expect(200);
+    app.get("/api/v1/staff", r2.body["access_token"].as_str().unwrap())
+        .await
+        .expect(200);
     // Presenting the rotated token again looks like theft: the whole session dies.
-    app.send(Method::POST, "/api/v1/auth/refresh", Auth::None, Some(json!({"refresh_token": first})), &[])
-        .await
-        .problem(401);
-    app.send(Method::POST, "/api/v1/auth/refresh", Auth::None, Some(json!({"refresh_token": second})), &[])
-        .await
-        .problem(401);
-    app.send(Method::POST, "/api/v1/auth/refresh", Auth::None, Some(json!({"refresh_token": "crt_unknown"})), &[])
-        .await
-        .problem(401);
+    app.send(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        Auth::None,
+        Some(json!({"refresh_token": first})),
+        &[],
+    )
+    .await
+    .problem(401);
+    app.send(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        Auth::None,
+        Some(json!({"refresh_token": second})),
+        &[],
+    )
+    .await
+    .problem(401);
+    app.send(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        Auth::None,
+        Some(json!({"refresh_token": "crt_unknown"})),
+        &[],
+    )
+    .await
+    .problem(401);
 }
 
 #[actix_rt::test]
@@ -145,11 +221,33 @@ async fn logout_revokes_the_refresh_token() {
         )
         .await;
     let refresh = r.body["refresh_token"].as_str().unwrap().to_string();
-    app.send(Method::POST, "/api/v1/auth/logout", Auth::None, Some(json!({"refresh_token": refresh})), &[]).await.expect(204);
-    app.send(Method::POST, "/api/v1/auth/logout", Auth::None, Some(json!({"refresh_token": refresh})), &[]).await.expect(204);
-    app.send(Method::POST, "/api/v1/auth/refresh", Auth::None, Some(json!({"refresh_token": refresh})), &[])
-        .await
-        .problem(401);
+    app.send(
+        Method::POST,
+        "/api/v1/auth/logout",
+        Auth::None,
+        Some(json!({"refresh_token": refresh})),
+        &[],
+    )
+    .await
+    .expect(204);
+    app.send(
+        Method::POST,
+        "/api/v1/auth/logout",
+        Auth::None,
+        Some(json!({"refresh_token": refresh})),
+        &[],
+    )
+    .await
+    .expect(204);
+    app.send(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        Auth::None,
+        Some(json!({"refresh_token": refresh})),
+        &[],
+    )
+    .await
+    .problem(401);
 }
 
 #[actix_rt::test]
@@ -165,16 +263,36 @@ async fn refresh_stops_working_for_a_deactivated_user() {
         .await;
     let id = r.body["id"].as_str().unwrap().to_string();
     let login = app
-        .send(Method::POST, "/api/v1/auth/login", Auth::None, Some(json!({"email": "temp@test.local", "password": "staff-password-1"})), &[])
+        .send(
+            Method::POST,
+            "/api/v1/auth/login",
+            Auth::None,
+            Some(json!({"email": "temp@test.local", "password": "staff-password-1"})),
+            &[],
+        )
         .await;
     let refresh = login.body["refresh_token"].as_str().unwrap().to_string();
-    app.patch(&format!("/api/v1/staff/{id}"), &admin, json!({"active": false})).await.expect(200);
-    app.send(Method::POST, "/api/v1/auth/refresh", Auth::None, Some(json!({"refresh_token": refresh})), &[])
+    app.patch(&format!("/api/v1/staff/{id}"), &admin, json!({"active": false}))
         .await
-        .problem(401);
-    app.send(Method::POST, "/api/v1/auth/login", Auth::None, Some(json!({"email": "temp@test.local", "password": "staff-password-1"})), &[])
-        .await
-        .problem(401);
+        .expect(200);
+    app.send(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        Auth::None,
+        Some(json!({"refresh_token": refresh})),
+        &[],
+    )
+    .await
+    .problem(401);
+    app.send(
+        Method::POST,
+        "/api/v1/auth/login",
+        Auth::None,
+        Some(json!({"email": "temp@test.local", "password": "staff-password-1"})),
+        &[],
+    )
+    .await
+    .problem(401);
 }
 
 #[actix_rt::test]
@@ -182,9 +300,22 @@ async fn admin_cannot_lock_themself_out() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let staff = app.get("/api/v1/staff", &admin).await;
-    let me = staff.body.as_array().unwrap().iter().find(|s| s["email"] == ADMIN_EMAIL).unwrap()["id"].as_str().unwrap().to_string();
-    app.patch(&format!("/api/v1/staff/{me}"), &admin, json!({"active": false})).await.problem(409);
-    app.patch(&format!("/api/v1/staff/{me}"), &admin, json!({"role": "agent"})).await.problem(409);
+    let me = staff
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["email"] == ADMIN_EMAIL)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.patch(&format!("/api/v1/staff/{me}"), &admin, json!({"active": false}))
+        .await
+        .problem(409);
+    app.patch(&format!("/api/v1/staff/{me}"), &admin, json!({"role": "agent"}))
+        .await
+        .problem(409);
     app.get("/api/v1/staff", &admin).await.expect(200);
 }
 
@@ -194,22 +325,51 @@ async fn staff_and_api_key_changes_are_audited() {
     let admin = app.admin_token().await;
     let prop = app.create_property(&admin, "SHA-01").await;
     let (agent_id, _) = app.staff_token(&admin, "agent", &[&prop]).await;
-    app.patch(&format!("/api/v1/staff/{agent_id}"), &admin, json!({"role": "manager"})).await.expect(200);
-    let key = app.post("/api/v1/api-keys", &admin, json!({"name": "pms", "scopes": ["customers:read"]})).await;
+    app.patch(&format!("/api/v1/staff/{agent_id}"), &admin, json!({"role": "manager"}))
+        .await
+        .expect(200);
+    let key = app
+        .post(
+            "/api/v1/api-keys",
+            &admin,
+            json!({"name": "pms", "scopes": ["customers:read"]}),
+        )
+        .await;
     key.expect(201);
     let key_id = key.body["id"].as_str().unwrap();
-    assert!(key.body["key"].as_str().unwrap().starts_with(key.body["prefix"].as_str().unwrap()));
-    app.delete(&format!("/api/v1/api-keys/{key_id}"), &admin).await.expect(204);
+    assert!(key.body["key"]
+        .as_str()
+        .unwrap()
+        .starts_with(key.body["prefix"].as_str().unwrap()));
+    app.delete(&format!("/api/v1/api-keys/{key_id}"), &admin)
+        .await
+        .expect(204);
     let listed = app.get("/api/v1/api-keys", &admin).await;
     assert!(listed.body[0].get("key").is_none(), "the secret is shown once only");
     assert!(listed.body[0]["revoked_at"].is_string());
     let log = app.get("/api/v1/audit-log?limit=200", &admin).await;
     log.expect(200);
-    let actions: Vec<&str> = log.body["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    for a in ["staff.created", "staff.updated", "api_key.created", "api_key.revoked", "property.created"] {
+    let actions: Vec<&str> = log.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in [
+        "staff.created",
+        "staff.updated",
+        "api_key.created",
+        "api_key.revoked",
+        "property.created",
+    ] {
         assert!(actions.contains(&a), "{a} missing from {actions:?}");
     }
-    let role_change = log.body["data"].as_array().unwrap().iter().find(|e| e["action"] == "staff.updated").unwrap();
+    let role_change = log.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "staff.updated")
+        .unwrap();
     assert_eq!(role_change["details"]["role"]["from"], "agent");
     assert_eq!(role_change["details"]["role"]["to"], "manager");
     // The log is append-only in the database itself.

@@ -4,7 +4,12 @@ use serde_json::{json, Value};
 use crate::support::{Auth, TestApp};
 
 fn ids(page: &Value) -> Vec<String> {
-    page["data"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect()
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[actix_rt::test]
@@ -41,7 +46,10 @@ async fn create_read_and_patch_with_etag() {
     assert_eq!(c["preferences"]["room_type"], "king");
     assert_eq!(c["consents"][0]["purpose"], "marketing_email");
     assert_eq!(c["consents"][0]["source_channel"], "front_desk");
-    assert_eq!(c["external_refs"], json!([{"system": "opera_pms", "external_id": "P-1"}]));
+    assert_eq!(
+        c["external_refs"],
+        json!([{"system": "opera_pms", "external_id": "P-1"}])
+    );
 
     let got = app.get(&format!("/api/v1/customers/{id}"), &admin).await;
     got.expect(200);
@@ -62,7 +70,10 @@ async fn create_read_and_patch_with_etag() {
     assert_eq!(patched.body["company"], Value::Null);
     assert_eq!(patched.body["job_title"], "CTO");
     assert_eq!(patched.body["tags"], json!(["vip-guest"]));
-    assert_eq!(patched.body["email"], "Wei.Zhang@Example.com", "absent fields unchanged");
+    assert_eq!(
+        patched.body["email"], "Wei.Zhang@Example.com",
+        "absent fields unchanged"
+    );
 
     // A stale If-Match is refused and changes nothing.
     let stale = app
@@ -79,7 +90,13 @@ async fn create_read_and_patch_with_etag() {
     assert_eq!(after.body["job_title"], "CTO");
     assert_eq!(after.body["version"], 2);
     let bad = app
-        .send(Method::PATCH, &format!("/api/v1/customers/{id}"), Auth::Bearer(&admin), Some(json!({"job_title": "X"})), &[("if-match", "garbage")])
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/customers/{id}"),
+            Auth::Bearer(&admin),
+            Some(json!({"job_title": "X"})),
+            &[("if-match", "garbage")],
+        )
         .await;
     bad.problem(412);
 }
@@ -143,9 +160,20 @@ async fn duplicates_answer_409_naming_the_existing_guest() {
     }
     assert_eq!(app.count("customers"), 1);
     // Patching another guest onto the same email is refused too, and changes nothing.
-    let other = app.create_customer(&admin, json!({"given_name": "E", "family_name": "F", "email": "other@example.com"})).await;
+    let other = app
+        .create_customer(
+            &admin,
+            json!({"given_name": "E", "family_name": "F", "email": "other@example.com"}),
+        )
+        .await;
     let oid = other["id"].as_str().unwrap();
-    let r = app.patch(&format!("/api/v1/customers/{oid}"), &admin, json!({"email": "dup@example.com", "job_title": "X"})).await;
+    let r = app
+        .patch(
+            &format!("/api/v1/customers/{oid}"),
+            &admin,
+            json!({"email": "dup@example.com", "job_title": "X"}),
+        )
+        .await;
     assert_eq!(r.problem(409)["existing_id"], id);
     let after = app.get(&format!("/api/v1/customers/{oid}"), &admin).await;
     assert_eq!(after.body["email"], "other@example.com");
@@ -165,13 +193,26 @@ async fn search_by_every_filter() {
     let amelie = app
         .create_customer(&admin, json!({"given_name": "Amélie", "family_name": "Martin", "email": "amelie_m@example.fr", "phone": "+33612345678", "tags": ["honeymoon"]}))
         .await;
-    let ken = app.create_customer(&admin, json!({"given_name": "Kenji", "family_name": "Sato", "email": "k.sato@example.jp"})).await;
-    let (w, a, k) = (wei["id"].as_str().unwrap(), amelie["id"].as_str().unwrap(), ken["id"].as_str().unwrap());
+    let ken = app
+        .create_customer(
+            &admin,
+            json!({"given_name": "Kenji", "family_name": "Sato", "email": "k.sato@example.jp"}),
+        )
+        .await;
+    let (w, a, k) = (
+        wei["id"].as_str().unwrap(),
+        amelie["id"].as_str().unwrap(),
+        ken["id"].as_str().unwrap(),
+    );
     app.insert_stay(w, &pa, "C1");
     app.insert_stay(a, &pb, "C2");
     app.insert_stay(k, &pa, "C3");
     let manager_grade = app
-        .patch(&format!("/api/v1/customers/{k}"), &admin, json!({"grade_override": {"grade": "vip", "reason": "CEO of a key account"}}))
+        .patch(
+            &format!("/api/v1/customers/{k}"),
+            &admin,
+            json!({"grade_override": {"grade": "vip", "reason": "CEO of a key account"}}),
+        )
         .await;
     manager_grade.expect(200);
     assert_eq!(manager_grade.body["grade"], "vip");
@@ -210,10 +251,15 @@ async fn cursor_pages_walk_every_guest_once_in_both_orders() {
     let admin = app.admin_token().await;
     let mut created = Vec::new();
     for i in 0..7 {
-        let c = app.create_customer(&admin, json!({"given_name": format!("G{i}"), "family_name": "Page"})).await;
+        let c = app
+            .create_customer(&admin, json!({"given_name": format!("G{i}"), "family_name": "Page"}))
+            .await;
         created.push(c["id"].as_str().unwrap().to_string());
     }
-    for (sort, expected) in [("created_at", created.clone()), ("-created_at", created.iter().rev().cloned().collect::<Vec<_>>())] {
+    for (sort, expected) in [
+        ("created_at", created.clone()),
+        ("-created_at", created.iter().rev().cloned().collect::<Vec<_>>()),
+    ] {
         let mut seen = Vec::new();
         let mut cursor: Option<String> = None;
         let mut pages = 0;
@@ -237,7 +283,12 @@ async fn cursor_pages_walk_every_guest_once_in_both_orders() {
     // A cursor of one order is refused by the other.
     let r = app.get("/api/v1/customers?limit=3", &admin).await;
     let c = r.body["next_cursor"].as_str().unwrap();
-    app.get(&format!("/api/v1/customers?limit=3&sort=-created_at&cursor={c}"), &admin).await.problem(422);
+    app.get(
+        &format!("/api/v1/customers?limit=3&sort=-created_at&cursor={c}"),
+        &admin,
+    )
+    .await
+    .problem(422);
 }
 
 #[actix_rt::test]
@@ -246,26 +297,44 @@ async fn integrations_upsert_by_external_reference() {
     let admin = app.admin_token().await;
     let key = app.api_key(&admin, &["customers:read", "customers:write"], &[]).await;
     let created = app
-        .put("/api/v1/customers/external/opera_pms/P-77", &key, json!({"given_name": "Li", "family_name": "Na", "email": "li.na@example.com"}))
+        .put(
+            "/api/v1/customers/external/opera_pms/P-77",
+            &key,
+            json!({"given_name": "Li", "family_name": "Na", "email": "li.na@example.com"}),
+        )
         .await;
     created.expect(201);
     assert_eq!(created.body["outcome"], "created");
     let id = created.body["customer"]["id"].as_str().unwrap().to_string();
-    assert_eq!(created.body["customer"]["external_refs"], json!([{"system": "opera_pms", "external_id": "P-77"}]));
+    assert_eq!(
+        created.body["customer"]["external_refs"],
+        json!([{"system": "opera_pms", "external_id": "P-77"}])
+    );
     assert_eq!(created.body["customer"]["personal_data"], "contact");
 
     let updated = app
-        .put("/api/v1/customers/external/opera_pms/P-77", &key, json!({"given_name": "Li", "family_name": "Na", "phone": "+8613900000000"}))
+        .put(
+            "/api/v1/customers/external/opera_pms/P-77",
+            &key,
+            json!({"given_name": "Li", "family_name": "Na", "phone": "+8613900000000"}),
+        )
         .await;
     updated.expect(200);
     assert_eq!(updated.body["outcome"], "updated");
     assert_eq!(updated.body["customer"]["id"], id.as_str());
-    assert_eq!(updated.body["customer"]["email"], "li.na@example.com", "absent fields are kept");
+    assert_eq!(
+        updated.body["customer"]["email"], "li.na@example.com",
+        "absent fields are kept"
+    );
     assert_eq!(updated.body["customer"]["phone"], "+8613900000000");
 
     // Another system knows the same guest by email: the reference is linked, no duplicate made.
     let linked = app
-        .put("/api/v1/customers/external/booking_engine/B-9", &key, json!({"given_name": "Li", "family_name": "Na", "email": "LI.NA@example.com"}))
+        .put(
+            "/api/v1/customers/external/booking_engine/B-9",
+            &key,
+            json!({"given_name": "Li", "family_name": "Na", "email": "LI.NA@example.com"}),
+        )
         .await;
     linked.expect(200);
     assert_eq!(linked.body["outcome"], "linked");
@@ -275,27 +344,58 @@ async fn integrations_upsert_by_external_reference() {
     let found = app.get("/api/v1/customers/external/booking_engine/B-9", &key).await;
     found.expect(200);
     assert_eq!(found.body["id"], id.as_str());
-    app.get("/api/v1/customers/external/booking_engine/NOPE", &key).await.problem(404);
-    app.put("/api/v1/customers/external/Bad%20System!/1", &key, json!({"given_name": "A", "family_name": "B"})).await.problem(422);
+    app.get("/api/v1/customers/external/booking_engine/NOPE", &key)
+        .await
+        .problem(404);
+    app.put(
+        "/api/v1/customers/external/Bad%20System!/1",
+        &key,
+        json!({"given_name": "A", "family_name": "B"}),
+    )
+    .await
+    .problem(422);
 }
 
 #[actix_rt::test]
 async fn consents_keep_their_history() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let c = app.create_customer(&admin, json!({"given_name": "A", "family_name": "B"})).await;
+    let c = app
+        .create_customer(&admin, json!({"given_name": "A", "family_name": "B"}))
+        .await;
     let id = c["id"].as_str().unwrap();
-    app.put(&format!("/api/v1/customers/{id}/consents/surveys"), &admin, json!({"granted": true, "source_channel": "paper"}))
-        .await
-        .expect(200);
-    let r = app.put(&format!("/api/v1/customers/{id}/consents/surveys"), &admin, json!({"granted": false})).await;
+    app.put(
+        &format!("/api/v1/customers/{id}/consents/surveys"),
+        &admin,
+        json!({"granted": true, "source_channel": "paper"}),
+    )
+    .await
+    .expect(200);
+    let r = app
+        .put(
+            &format!("/api/v1/customers/{id}/consents/surveys"),
+            &admin,
+            json!({"granted": false}),
+        )
+        .await;
     r.expect(200);
     assert_eq!(r.body["granted"], false);
-    app.put(&format!("/api/v1/customers/{id}/consents/telepathy"), &admin, json!({"granted": true})).await.problem(404);
+    app.put(
+        &format!("/api/v1/customers/{id}/consents/telepathy"),
+        &admin,
+        json!({"granted": true}),
+    )
+    .await
+    .problem(404);
     let now = app.get(&format!("/api/v1/customers/{id}"), &admin).await;
-    assert_eq!(now.body["consents"], json!([{"purpose": "surveys", "granted": false, "source_channel": "front_desk", "updated_at": now.body["consents"][0]["updated_at"]}]));
+    assert_eq!(
+        now.body["consents"],
+        json!([{"purpose": "surveys", "granted": false, "source_channel": "front_desk", "updated_at": now.body["consents"][0]["updated_at"]}])
+    );
     assert_eq!(now.body["version"], 3);
-    let hist = app.get(&format!("/api/v1/customers/{id}/consents/history"), &admin).await;
+    let hist = app
+        .get(&format!("/api/v1/customers/{id}/consents/history"), &admin)
+        .await;
     hist.expect(200);
     let events = hist.body["data"].as_array().unwrap();
     assert_eq!(events.len(), 2);
@@ -321,7 +421,12 @@ async fn guests_manage_their_own_profile_and_consents() {
     r.expect(200);
     assert_eq!(r.body["phone"], "+8613700000000");
     assert_eq!(r.body["preferences"]["pillow"], "soft");
-    for forbidden in [json!({"grade": "vvip"}), json!({"tier": "platinum"}), json!({"points": 99999}), json!({"lifecycle_stage": "mature"})] {
+    for forbidden in [
+        json!({"grade": "vvip"}),
+        json!({"tier": "platinum"}),
+        json!({"points": 99999}),
+        json!({"lifecycle_stage": "mature"}),
+    ] {
         let r = app.patch("/api/v1/me", &token, forbidden.clone()).await;
         r.problem(422);
         let field = forbidden.as_object().unwrap().keys().next().unwrap().clone();
@@ -330,14 +435,21 @@ async fn guests_manage_their_own_profile_and_consents() {
     let me = app.get("/api/v1/me", &token).await;
     assert_eq!(me.body["grade"], "potential");
     assert_eq!(me.body["version"], 2);
-    app.put("/api/v1/me/consents/marketing_sms", &token, json!({"granted": true})).await.expect(200);
+    app.put("/api/v1/me/consents/marketing_sms", &token, json!({"granted": true}))
+        .await
+        .expect(200);
     let hist = app.get("/api/v1/me/consents/history", &token).await;
     assert_eq!(hist.body["data"][0]["source_channel"], "app");
     assert_eq!(hist.body["data"][0]["actor_kind"], "customer");
     assert_eq!(hist.body["data"][0]["actor_id"], id.as_str());
     // Profile changes by the guest are audited as self-updates.
     let admin = app.admin_token().await;
-    let log = app.get(&format!("/api/v1/audit-log?target_id={id}&action=customer.self_updated"), &admin).await;
+    let log = app
+        .get(
+            &format!("/api/v1/audit-log?target_id={id}&action=customer.self_updated"),
+            &admin,
+        )
+        .await;
     assert_eq!(log.body["data"].as_array().unwrap().len(), 1);
 }
 
@@ -348,7 +460,9 @@ async fn interactions_are_logged_listed_and_followed_up() {
     let pa = app.create_property(&admin, "SHA").await;
     let pb = app.create_property(&admin, "PAR").await;
     let (agent_id, agent) = app.staff_token(&admin, "agent", &[&pa]).await;
-    let c = app.create_customer(&admin, json!({"given_name": "A", "family_name": "B"})).await;
+    let c = app
+        .create_customer(&admin, json!({"given_name": "A", "family_name": "B"}))
+        .await;
     let id = c["id"].as_str().unwrap();
     let r = app
         .post(
@@ -361,25 +475,48 @@ async fn interactions_are_logged_listed_and_followed_up() {
     assert_eq!(r.body["staff_id"], agent_id.as_str());
     assert_eq!(r.body["follow_up_status"], "pending");
     let iid = r.body["id"].as_str().unwrap().to_string();
-    app.post(&format!("/api/v1/customers/{id}/interactions"), &admin, json!({"channel": "email", "direction": "inbound", "summary": "Paris question", "property_id": pb}))
-        .await
-        .expect(201);
+    app.post(
+        &format!("/api/v1/customers/{id}/interactions"),
+        &admin,
+        json!({"channel": "email", "direction": "inbound", "summary": "Paris question", "property_id": pb}),
+    )
+    .await
+    .expect(201);
     // The agent of SHA does not see the Paris interaction; the admin sees both.
     let mine = app.get(&format!("/api/v1/customers/{id}/interactions"), &agent).await;
     assert_eq!(mine.body["data"].as_array().unwrap().len(), 1);
     let all = app.get(&format!("/api/v1/customers/{id}/interactions"), &admin).await;
     assert_eq!(all.body["data"].as_array().unwrap().len(), 2);
-    let done = app.patch(&format!("/api/v1/customers/{id}/interactions/{iid}"), &agent, json!({"follow_up_status": "done", "result": "picked up"})).await;
+    let done = app
+        .patch(
+            &format!("/api/v1/customers/{id}/interactions/{iid}"),
+            &agent,
+            json!({"follow_up_status": "done", "result": "picked up"}),
+        )
+        .await;
     done.expect(200);
     assert_eq!(done.body["follow_up_status"], "done");
-    let pending = app.get(&format!("/api/v1/customers/{id}/interactions?follow_up_status=pending"), &admin).await;
+    let pending = app
+        .get(
+            &format!("/api/v1/customers/{id}/interactions?follow_up_status=pending"),
+            &admin,
+        )
+        .await;
     assert_eq!(pending.body["data"].as_array().unwrap().len(), 0);
-    app.post(&format!("/api/v1/customers/{id}/interactions"), &agent, json!({"channel": "fax", "direction": "inbound", "summary": "x"}))
-        .await
-        .problem(422);
-    app.post(&format!("/api/v1/customers/{id}/interactions"), &agent, json!({"channel": "phone", "direction": "inbound", "summary": "x", "property_id": pb}))
-        .await
-        .problem(422);
+    app.post(
+        &format!("/api/v1/customers/{id}/interactions"),
+        &agent,
+        json!({"channel": "fax", "direction": "inbound", "summary": "x"}),
+    )
+    .await
+    .problem(422);
+    app.post(
+        &format!("/api/v1/customers/{id}/interactions"),
+        &agent,
+        json!({"channel": "phone", "direction": "inbound", "summary": "x", "property_id": pb}),
+    )
+    .await
+    .problem(422);
 }
 
 #[actix_rt::test]
@@ -389,7 +526,9 @@ async fn recent_stays_respect_the_callers_properties() {
     let pa = app.create_property(&admin, "SHA").await;
     let pb = app.create_property(&admin, "PAR").await;
     let (_, agent) = app.staff_token(&admin, "agent", &[&pa]).await;
-    let c = app.create_customer(&admin, json!({"given_name": "A", "family_name": "B"})).await;
+    let c = app
+        .create_customer(&admin, json!({"given_name": "A", "family_name": "B"}))
+        .await;
     let id = c["id"].as_str().unwrap();
     app.insert_stay(id, &pa, "S1");
     app.insert_stay(id, &pb, "P1");

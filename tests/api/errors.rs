@@ -7,7 +7,15 @@ use crate::support::{Auth, TestApp};
 async fn malformed_json_is_a_400_problem() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let r = app.send_raw(Method::POST, "/api/v1/customers", Some(&admin), "application/json", b"{\"given_name\": ".to_vec()).await;
+    let r = app
+        .send_raw(
+            Method::POST,
+            "/api/v1/customers",
+            Some(&admin),
+            "application/json",
+            b"{\"given_name\": ".to_vec(),
+        )
+        .await;
     r.problem(400);
     assert_eq!(app.count("customers"), 0);
 }
@@ -16,7 +24,15 @@ async fn malformed_json_is_a_400_problem() {
 async fn wrong_content_type_is_a_415_problem() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let r = app.send_raw(Method::POST, "/api/v1/customers", Some(&admin), "text/plain", b"given_name=Wei".to_vec()).await;
+    let r = app
+        .send_raw(
+            Method::POST,
+            "/api/v1/customers",
+            Some(&admin),
+            "text/plain",
+            b"given_name=Wei".to_vec(),
+        )
+        .await;
     r.problem(415);
 }
 
@@ -24,12 +40,26 @@ async fn wrong_content_type_is_a_415_problem() {
 async fn wrong_types_and_missing_fields_are_422_naming_the_field() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let r = app.post("/api/v1/customers", &admin, json!({"given_name": "Wei"})).await;
+    let r = app
+        .post("/api/v1/customers", &admin, json!({"given_name": "Wei"}))
+        .await;
     r.problem(422);
     assert_eq!(r.fields(), vec!["family_name"]);
-    let r = app.post("/api/v1/customers", &admin, json!({"given_name": "Wei", "family_name": 5})).await;
+    let r = app
+        .post(
+            "/api/v1/customers",
+            &admin,
+            json!({"given_name": "Wei", "family_name": 5}),
+        )
+        .await;
     r.problem(422);
-    let r = app.post("/api/v1/customers", &admin, json!({"given_name": "Wei", "family_name": "Z", "gender": "robot"})).await;
+    let r = app
+        .post(
+            "/api/v1/customers",
+            &admin,
+            json!({"given_name": "Wei", "family_name": "Z", "gender": "robot"}),
+        )
+        .await;
     r.problem(422);
 }
 
@@ -38,7 +68,13 @@ async fn oversized_body_is_a_413_problem() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let big = "x".repeat(300 * 1024);
-    let r = app.post("/api/v1/customers", &admin, json!({"given_name": big, "family_name": "Z"})).await;
+    let r = app
+        .post(
+            "/api/v1/customers",
+            &admin,
+            json!({"given_name": big, "family_name": "Z"}),
+        )
+        .await;
     r.problem(413);
 }
 
@@ -47,7 +83,9 @@ async fn unknown_route_is_404_and_wrong_method_is_405_with_allow() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     app.get("/api/v1/nothing-here", &admin).await.problem(404);
-    app.send(Method::GET, "/definitely/not", Auth::None, None, &[]).await.problem(404);
+    app.send(Method::GET, "/definitely/not", Auth::None, None, &[])
+        .await
+        .problem(404);
     let r = app.delete("/api/v1/customers", &admin).await;
     r.problem(405);
     assert_eq!(r.header("allow").unwrap(), "GET, POST");
@@ -64,7 +102,9 @@ async fn bad_query_parameters_are_422() {
     let r = app.get("/api/v1/customers?limit=500", &admin).await;
     r.problem(422);
     assert_eq!(r.fields(), vec!["limit"]);
-    app.get("/api/v1/customers?cursor=not-a-cursor", &admin).await.problem(422);
+    app.get("/api/v1/customers?cursor=not-a-cursor", &admin)
+        .await
+        .problem(422);
     app.get("/api/v1/customers?grade=emperor", &admin).await.problem(422);
     app.get("/api/v1/customers?sort=name", &admin).await.problem(422);
 }
@@ -81,20 +121,40 @@ async fn missing_credentials_are_401_with_www_authenticate() {
 async fn unknown_ids_are_404_problems() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    app.get("/api/v1/customers/01890000-0000-7000-8000-000000000000", &admin).await.problem(404);
+    app.get("/api/v1/customers/01890000-0000-7000-8000-000000000000", &admin)
+        .await
+        .problem(404);
     app.get("/api/v1/properties/nope", &admin).await.problem(404);
     app.get("/api/v1/staff/nope", &admin).await.problem(404);
     app.get("/api/v1/api-keys/nope", &admin).await.problem(404);
-    app.patch("/api/v1/customers/nope", &admin, json!({"given_name": "A"})).await.problem(404);
+    app.patch("/api/v1/customers/nope", &admin, json!({"given_name": "A"}))
+        .await
+        .problem(404);
 }
 
 #[actix_rt::test]
 async fn every_answer_carries_a_request_id_and_echoes_a_sane_one() {
     let app = TestApp::spawn().await;
-    let r = app.send(Method::GET, "/health/live", Auth::None, None, &[("x-request-id", "abc-123")]).await;
+    let r = app
+        .send(
+            Method::GET,
+            "/health/live",
+            Auth::None,
+            None,
+            &[("x-request-id", "abc-123")],
+        )
+        .await;
     r.expect(200);
     assert_eq!(r.header("x-request-id").unwrap(), "abc-123");
-    let r = app.send(Method::GET, "/health/live", Auth::None, None, &[("x-request-id", "bad id with spaces")]).await;
+    let r = app
+        .send(
+            Method::GET,
+            "/health/live",
+            Auth::None,
+            None,
+            &[("x-request-id", "bad id with spaces")],
+        )
+        .await;
     assert_ne!(r.header("x-request-id").unwrap(), "bad id with spaces");
 }
 
@@ -104,7 +164,9 @@ async fn health_endpoints() {
     let live = app.send(Method::GET, "/health/live", Auth::None, None, &[]).await;
     live.expect(200);
     assert_eq!(live.body["status"], "ok");
-    app.send(Method::GET, "/health/ready", Auth::None, None, &[]).await.expect(200);
+    app.send(Method::GET, "/health/ready", Auth::None, None, &[])
+        .await
+        .expect(200);
 }
 
 #[actix_rt::test]
@@ -130,11 +192,48 @@ async fn ready_fails_with_503_when_the_database_is_unreachable() {
         .run();
     actix_rt::spawn(server);
     let client = awc::Client::default();
-    let mut res = client.get(format!("http://127.0.0.1:{port}/health/ready")).send().await.unwrap();
+    let mut res = client
+        .get(format!("http://127.0.0.1:{port}/health/ready"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 503);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["status"], 503);
-    let res = client.get(format!("http://127.0.0.1:{port}/health/live")).send().await.unwrap();
+    let res = client
+        .get(format!("http://127.0.0.1:{port}/health/live"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     drop(app);
+}
+
+#[actix_rt::test]
+async fn pool_exhaustion_answers_503_with_retry_after() {
+    let app = TestApp::spawn_with(1, |_| {}).await;
+    let admin = app.admin_token().await;
+    // Hold the only connection: the next request waits ~1 s for the pool, then answers 503.
+    let held = app.conn();
+    let r = app.get("/api/v1/customers", &admin).await;
+    r.problem(503);
+    assert_eq!(r.header("retry-after").unwrap(), "1");
+    assert!(!r.raw.contains("pool"), "no internals in the body: {}", r.raw);
+    drop(held);
+    app.get("/api/v1/customers", &admin).await.expect(200);
+}
+
+#[actix_rt::test]
+async fn callers_over_their_rate_limit_get_429() {
+    let app = TestApp::spawn_with(4, |c| c.rate_limit_per_minute = 3).await;
+    let admin = app.admin_token().await;
+    for _ in 0..3 {
+        app.get("/api/v1/properties", &admin).await.expect(200);
+    }
+    let r = app.get("/api/v1/properties", &admin).await;
+    r.problem(429);
+    assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+    // Another caller has their own budget.
+    let (_, guest) = app.guest("g@example.com").await;
+    app.get("/api/v1/me", &guest).await.expect(200);
 }

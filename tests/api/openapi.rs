@@ -5,11 +5,14 @@ use crate::support::{Auth, TestApp};
 #[actix_rt::test]
 async fn served_spec_equals_the_committed_file() {
     let app = TestApp::spawn().await;
-    let r = app.send(Method::GET, "/api-docs/openapi.json", Auth::None, None, &[]).await;
+    let r = app
+        .send(Method::GET, "/api-docs/openapi.json", Auth::None, None, &[])
+        .await;
     r.expect(200);
-    let committed: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap())
-            .unwrap();
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap(),
+    )
+    .unwrap();
     assert!(
         r.body == committed,
         "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json` and commit it"
@@ -20,7 +23,11 @@ async fn served_spec_equals_the_committed_file() {
 #[actix_rt::test]
 async fn spec_declares_security_and_problem_responses() {
     let app = TestApp::spawn().await;
-    let spec = app.send(Method::GET, "/api-docs/openapi.json", Auth::None, None, &[]).await.body.clone();
+    let spec = app
+        .send(Method::GET, "/api-docs/openapi.json", Auth::None, None, &[])
+        .await
+        .body
+        .clone();
     let schemes = &spec["components"]["securitySchemes"];
     assert_eq!(schemes["bearer"]["scheme"], "bearer");
     assert_eq!(schemes["api_key"]["name"], "X-Api-Key");
@@ -33,7 +40,10 @@ async fn spec_declares_security_and_problem_responses() {
             let secured = security.iter().any(|s| s.as_object().is_some_and(|o| !o.is_empty()));
             assert_eq!(secured, !public, "{method} {path}: security requirement");
             if secured {
-                assert!(op["responses"]["401"].is_object() && op["responses"]["403"].is_object(), "{method} {path}");
+                assert!(
+                    op["responses"]["401"].is_object() && op["responses"]["403"].is_object(),
+                    "{method} {path}"
+                );
                 assert_eq!(
                     op["responses"]["401"]["content"]["application/problem+json"]["schema"]["$ref"],
                     "#/components/schemas/Problem"
@@ -53,7 +63,9 @@ async fn swagger_ui_is_served_offline() {
     let r = app.send(Method::GET, "/docs/", Auth::None, None, &[]).await;
     r.expect(200);
     assert!(r.raw.contains("swagger"), "not the Swagger UI page");
-    let r = app.send(Method::GET, "/docs/swagger-ui-bundle.js", Auth::None, None, &[]).await;
+    let r = app
+        .send(Method::GET, "/docs/swagger-ui-bundle.js", Auth::None, None, &[])
+        .await;
     r.expect(200);
     assert!(r.raw.len() > 100_000, "bundle not vendored");
     // `/docs` redirects to `/docs/` (the client follows it).

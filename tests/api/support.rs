@@ -67,14 +67,25 @@ impl Resp {
     #[track_caller]
     pub fn problem(&self, status: u16) -> &Value {
         self.expect(status);
-        assert!(self.content_type().starts_with("application/problem+json"), "not problem+json: {}", self.content_type());
+        assert!(
+            self.content_type().starts_with("application/problem+json"),
+            "not problem+json: {}",
+            self.content_type()
+        );
         assert_eq!(self.body["status"], status);
         assert!(self.body["type"].is_string() && self.body["title"].is_string());
         &self.body
     }
     /// Field names of a 422.
     pub fn fields(&self) -> Vec<String> {
-        self.body["errors"].as_array().map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_string()).collect()).unwrap_or_default()
+        self.body["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["field"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -86,6 +97,11 @@ pub enum Auth<'a> {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(4, |_| {}).await
+    }
+
+    /// A test app with a pool of `pool_size` connections and configuration changes.
+    pub async fn spawn_with(pool_size: u32, configure: impl FnOnce(&mut Config)) -> TestApp {
         let _ = env_logger::builder().is_test(true).try_init();
         let (target, cleanup) = match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
             Some(base_url) if base_url.starts_with("postgres") => {
@@ -98,7 +114,8 @@ impl TestApp {
                 let created = c.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public");
                 c.batch_execute("SELECT pg_advisory_unlock(771177)").expect("unlock");
                 created.expect("create pg_trgm");
-                c.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create schema");
+                c.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .expect("create schema");
                 let sep = if base_url.contains('?') { '&' } else { '?' };
                 let url = format!("{base_url}{sep}options=-c%20search_path%3D{schema}%2Cpublic");
                 (DbTarget::Postgres(url), Cleanup::Pg { base_url, schema })
@@ -108,12 +125,17 @@ impl TestApp {
                 let dir = std::env::temp_dir().join(format!("concierge-test-{}", uuid::Uuid::now_v7().simple()));
                 std::fs::create_dir_all(&dir).unwrap();
                 let file = dir.join("test.db");
-                (DbTarget::Sqlite(file.to_string_lossy().into_owned()), Cleanup::Sqlite(dir))
+                (
+                    DbTarget::Sqlite(file.to_string_lossy().into_owned()),
+                    Cleanup::Sqlite(dir),
+                )
             }
         };
         db::run_migrations(&target).expect("migrations");
-        let pool = db::build_pool(&target, Some(4)).expect("pool");
-        let state = AppState::new(Config::for_database(target), pool);
+        let pool = db::build_pool(&target, Some(pool_size)).expect("pool");
+        let mut config = Config::for_database(target);
+        configure(&mut config);
+        let state = AppState::new(config, pool);
         {
             let mut conn = state.pool.get().unwrap();
             concierge::services::auth::ensure_bootstrap_admin(&mut conn, Some(ADMIN_EMAIL), Some(ADMIN_PASSWORD))
@@ -132,7 +154,9 @@ impl TestApp {
         TestApp {
             base: format!("http://127.0.0.1:{port}"),
             state,
-            client: awc::Client::builder().timeout(std::time::Duration::from_secs(30)).finish(),
+            client: awc::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .finish(),
             cleanup,
         }
     }
@@ -141,7 +165,14 @@ impl TestApp {
         self.state.pool.get().unwrap()
     }
 
-    pub async fn send(&self, method: Method, path: &str, auth: Auth<'_>, body: Option<Value>, headers: &[(&str, &str)]) -> Resp {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         match auth {
             Auth::None => {}
@@ -157,29 +188,51 @@ impl TestApp {
         };
         let bytes = res.body().limit(10 * 1024 * 1024).await.expect("body");
         let raw = String::from_utf8_lossy(&bytes).into_owned();
-        Resp { status: res.status(), headers: res.headers().clone(), body: serde_json::from_str(&raw).unwrap_or(Value::Null), raw }
+        Resp {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body: serde_json::from_str(&raw).unwrap_or(Value::Null),
+            raw,
+        }
     }
 
     /// Sends a raw body with the given content type.
-    pub async fn send_raw(&self, method: Method, path: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> Resp {
-        let mut req = self.client.request(method, format!("{}{path}", self.base)).insert_header(("content-type", content_type));
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Resp {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .insert_header(("content-type", content_type));
         if let Some(t) = token {
             req = req.insert_header((header::AUTHORIZATION, format!("Bearer {t}")));
         }
         let mut res = req.send_body(body).await.expect("request failed");
         let bytes = res.body().await.expect("body");
         let raw = String::from_utf8_lossy(&bytes).into_owned();
-        Resp { status: res.status(), headers: res.headers().clone(), body: serde_json::from_str(&raw).unwrap_or(Value::Null), raw }
+        Resp {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body: serde_json::from_str(&raw).unwrap_or(Value::Null),
+            raw,
+        }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Resp {
         self.send(Method::GET, path, Auth::Bearer(token), None, &[]).await
     }
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
-        self.send(Method::POST, path, Auth::Bearer(token), Some(body), &[]).await
+        self.send(Method::POST, path, Auth::Bearer(token), Some(body), &[])
+            .await
     }
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Resp {
-        self.send(Method::PATCH, path, Auth::Bearer(token), Some(body), &[]).await
+        self.send(Method::PATCH, path, Auth::Bearer(token), Some(body), &[])
+            .await
     }
     pub async fn put(&self, path: &str, token: &str, body: Value) -> Resp {
         self.send(Method::PUT, path, Auth::Bearer(token), Some(body), &[]).await
@@ -190,7 +243,13 @@ impl TestApp {
 
     pub async fn login(&self, email: &str, password: &str) -> String {
         let r = self
-            .send(Method::POST, "/api/v1/auth/login", Auth::None, Some(json!({"email": email, "password": password})), &[])
+            .send(
+                Method::POST,
+                "/api/v1/auth/login",
+                Auth::None,
+                Some(json!({"email": email, "password": password})),
+                &[],
+            )
             .await;
         r.expect(200);
         r.body["access_token"].as_str().unwrap().to_string()
@@ -202,7 +261,11 @@ impl TestApp {
 
     pub async fn create_property(&self, admin: &str, code: &str) -> String {
         let r = self
-            .post("/api/v1/properties", admin, json!({"code": code, "name": format!("Hotel {code}"), "timezone": "Asia/Shanghai", "currency": "CNY"}))
+            .post(
+                "/api/v1/properties",
+                admin,
+                json!({"code": code, "name": format!("Hotel {code}"), "timezone": "Asia/Shanghai", "currency": "CNY"}),
+            )
             .await;
         r.expect(201);
         r.body["id"].as_str().unwrap().to_string()
@@ -224,7 +287,13 @@ impl TestApp {
     }
 
     pub async fn api_key(&self, admin: &str, scopes: &[&str], property_ids: &[&str]) -> String {
-        let r = self.post("/api/v1/api-keys", admin, json!({"name": "test integration", "scopes": scopes, "property_ids": property_ids})).await;
+        let r = self
+            .post(
+                "/api/v1/api-keys",
+                admin,
+                json!({"name": "test integration", "scopes": scopes, "property_ids": property_ids}),
+            )
+            .await;
         r.expect(201);
         r.body["key"].as_str().unwrap().to_string()
     }
@@ -285,6 +354,9 @@ impl TestApp {
         }
         let mut conn = self.conn();
         let c: &mut DbConnection = &mut conn;
-        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result::<N>(c).unwrap().n
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .get_result::<N>(c)
+            .unwrap()
+            .n
     }
 }
