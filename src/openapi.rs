@@ -125,8 +125,11 @@ pub fn finalize(mut api: OpenApi) -> OpenApi {
                 );
                 add(op, "429", "Rate limit exceeded; see `Retry-After`");
             }
-            if is_auth {
+            let op_id = op.operation_id.clone().unwrap_or_default();
+            if is_auth && matches!(op_id.as_str(), "login" | "customer_login" | "refresh") {
                 add(op, "401", "Wrong credentials or invalid refresh token");
+            }
+            if is_auth && matches!(op_id.as_str(), "login" | "customer_login" | "customer_register") {
                 add(op, "429", "Too many attempts; see `Retry-After`");
             }
             if has_body {
@@ -142,7 +145,9 @@ pub fn finalize(mut api: OpenApi) -> OpenApi {
                 add(op, "404", "Not found, or outside the caller's scope");
             }
             add(op, "500", "Unexpected error (details are logged, not returned)");
-            add(op, "503", "Database unreachable or overloaded; retry shortly");
+            if op_id != "live" {
+                add(op, "503", "Database unreachable or overloaded; retry shortly");
+            }
         }
     }
     api
