@@ -48,9 +48,6 @@ pub struct Problem {
     /// For 409 on illegal state changes / 405: what is allowed instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed: Option<Vec<String>>,
-    /// The request id (also in the `X-Request-Id` header), for support.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,7 +123,6 @@ impl ApiError {
             errors: None,
             existing_id: None,
             allowed: None,
-            request_id: None,
         };
         p.detail = match self {
             ApiError::Validation(errs) => {

@@ -265,10 +265,13 @@ async fn resolve_jwt(state: &AppState, claims: super::jwt::Claims) -> Result<Act
                 // The role changed since the token was issued: make the client log in again.
                 return Err(ApiError::Unauthorized("role changed; log in again".into()));
             }
+            // Fail closed: an unreadable scope must not become "all properties".
+            let property_ids =
+                serde_json::from_str(&props).map_err(|_| ApiError::internal("bad property_ids in db"))?;
             Ok(Actor::Staff(StaffActor {
                 id: claims.sub,
                 role,
-                property_ids: serde_json::from_str(&props).unwrap_or_default(),
+                property_ids,
             }))
         }
         Some((_, _, false)) => Err(ApiError::Unauthorized("user is deactivated".into())),
@@ -317,10 +320,14 @@ async fn resolve_key(state: &AppState, key: String) -> Result<Actor, ApiError> {
                     .set(api_keys::last_used_at.eq(now))
                     .execute(conn)?;
             }
+            // Fail closed: an unreadable restriction must not become "all properties".
+            let property_ids =
+                serde_json::from_str(&props).map_err(|_| ApiError::internal("bad property_ids in db"))?;
+            let scopes = serde_json::from_str(&scopes).map_err(|_| ApiError::internal("bad scopes in db"))?;
             Ok(Actor::ApiKey(KeyActor {
                 id,
-                scopes: serde_json::from_str(&scopes).unwrap_or_default(),
-                property_ids: serde_json::from_str(&props).unwrap_or_default(),
+                scopes,
+                property_ids,
             }))
         })
         .await

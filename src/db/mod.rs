@@ -200,12 +200,18 @@ where
     }
 }
 
-/// Read-only use cases: a consistent snapshot across their few queries.
+/// Read-only use cases. On SQLite a deferred transaction gives the few queries one snapshot
+/// (and costs nothing: it is in-process). On PostgreSQL, READ COMMITTED gives each statement
+/// its own snapshot even inside a transaction, so BEGIN/COMMIT would only add two round trips
+/// (measured: 8 → 6 round trips per guest read); reads run as plain statements there.
 pub fn read_tx<T, F>(conn: &mut DbConnection, f: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
 {
-    conn.transaction(f)
+    match conn.backend() {
+        Backend::Sqlite => conn.transaction(f),
+        Backend::Postgres => f(conn),
+    }
 }
 
 struct SqliteTxGuard<'a> {

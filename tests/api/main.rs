@@ -3,7 +3,9 @@
 
 mod support;
 
+mod access_matrix;
 mod auth;
 mod customers;
 mod errors;
 mod openapi;
+mod tokens;
