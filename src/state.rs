@@ -39,6 +39,15 @@ impl AppState {
         }
     }
 
+    /// Issues access and refresh tokens with the configured lifetimes.
+    pub fn tokens(&self) -> crate::services::auth::TokenIssuer<'_> {
+        crate::services::auth::TokenIssuer {
+            jwt: &self.jwt,
+            access_ttl: self.config.access_ttl_secs,
+            refresh_ttl: self.config.refresh_ttl_secs,
+        }
+    }
+
     /// Runs one use case on the blocking thread pool with a pooled connection. A pool checkout
     /// timeout (≈1 s) answers 503.
     pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>

@@ -1,7 +1,7 @@
 use actix_web::{post, web, HttpRequest, HttpResponse};
 
 use crate::error::ApiError;
-use crate::services::auth::{self, LoginRequest, RefreshRequest, RegisterRequest, TokenIssuer, TokenResponse};
+use crate::services::auth::{self, LoginRequest, RefreshRequest, RegisterRequest, TokenResponse};
 use crate::state::AppState;
 
 fn limiter_key(req: &HttpRequest, kind: &str, email: &str) -> String {
@@ -23,11 +23,7 @@ async fn do_login(
     let st = state.clone();
     let result = state
         .db(move |conn| {
-            let tokens = TokenIssuer {
-                jwt: &st.jwt,
-                access_ttl: st.config.access_ttl_secs,
-                refresh_ttl: st.config.refresh_ttl_secs,
-            };
+            let tokens = st.tokens();
             if staff {
                 auth::staff_login(conn, &tokens, &body)
             } else {
@@ -99,11 +95,7 @@ pub async fn customer_register(
     let body = body.into_inner();
     let t = state
         .db(move |conn| {
-            let tokens = TokenIssuer {
-                jwt: &st.jwt,
-                access_ttl: st.config.access_ttl_secs,
-                refresh_ttl: st.config.refresh_ttl_secs,
-            };
+            let tokens = st.tokens();
             auth::register(conn, &tokens, &st.cipher, body, ip, request_id)
         })
         .await?;
@@ -122,11 +114,7 @@ pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>
     let body = body.into_inner();
     let t = state
         .db(move |conn| {
-            let tokens = TokenIssuer {
-                jwt: &st.jwt,
-                access_ttl: st.config.access_ttl_secs,
-                refresh_ttl: st.config.refresh_ttl_secs,
-            };
+            let tokens = st.tokens();
             auth::refresh(conn, &tokens, &body)
         })
         .await?;

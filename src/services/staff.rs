@@ -67,19 +67,31 @@ type Row = (
     NaiveDateTime,
 );
 
+type Cols = (
+    staff_users::id,
+    staff_users::email,
+    staff_users::display_name,
+    staff_users::role,
+    staff_users::property_ids,
+    staff_users::active,
+    staff_users::created_at,
+    staff_users::updated_at,
+);
+const COLS: Cols = (
+    staff_users::id,
+    staff_users::email,
+    staff_users::display_name,
+    staff_users::role,
+    staff_users::property_ids,
+    staff_users::active,
+    staff_users::created_at,
+    staff_users::updated_at,
+);
+
 fn load(conn: &mut DbConnection, id: &str) -> Result<StaffUser, ApiError> {
     let r: Row = staff_users::table
         .find(id)
-        .select((
-            staff_users::id,
-            staff_users::email,
-            staff_users::display_name,
-            staff_users::role,
-            staff_users::property_ids,
-            staff_users::active,
-            staff_users::created_at,
-            staff_users::updated_at,
-        ))
+        .select(COLS)
         .first(conn)
         .optional()?
         .ok_or_else(|| ApiError::not_found("staff user"))?;
@@ -105,16 +117,7 @@ pub fn get(conn: &mut DbConnection, id: &str) -> Result<StaffUser, ApiError> {
 
 pub fn list(conn: &mut DbConnection) -> Result<Vec<StaffUser>, ApiError> {
     let rows: Vec<Row> = staff_users::table
-        .select((
-            staff_users::id,
-            staff_users::email,
-            staff_users::display_name,
-            staff_users::role,
-            staff_users::property_ids,
-            staff_users::active,
-            staff_users::created_at,
-            staff_users::updated_at,
-        ))
+        .select(COLS)
         .order(staff_users::email.asc())
         .limit(1000)
         .load(conn)?;
