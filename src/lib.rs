@@ -8,6 +8,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod idempotency;
 pub mod middleware;
 pub mod openapi;
 pub mod services;
@@ -52,6 +53,7 @@ pub fn build_app(
                 .limit(json_limit)
                 .error_handler(|err, _req| error::json_error(err).into()),
         )
+        .app_data(web::PayloadConfig::default().limit(json_limit))
         .app_data(web::QueryConfig::default().error_handler(|err, _req| error::query_error(err).into()))
         .app_data(web::PathConfig::default().error_handler(|err, _req| error::path_error(err).into()))
         .configure(api::routes)
@@ -69,5 +71,6 @@ pub fn build_app(
         )
         .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", api))
         .default_service(web::to(api::fallback))
+        .wrap(actix_web::middleware::from_fn(idempotency::idempotency))
         .wrap(actix_web::middleware::from_fn(middleware::request_context))
 }

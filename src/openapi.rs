@@ -83,10 +83,43 @@ fn add(op: &mut Operation, status: &str, description: &str) {
     }
 }
 
+fn add_idempotency(op: &mut Operation) {
+    use utoipa::openapi::path::ParameterBuilder;
+    use utoipa::openapi::{ObjectBuilder, Required, Type};
+    let param = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Retry safely: the same key with the same request replays the first answer (header \
+             `Idempotent-Replayed: true`) for 48 h; the same key with another request answers 422; \
+             while the first is still running, 409.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255)),
+        ))
+        .build();
+    op.parameters.get_or_insert_with(Vec::new).push(param);
+    if !op.responses.responses.contains_key("409") {
+        op.responses.responses.insert(
+            "409".into(),
+            problem("A request with this Idempotency-Key is still being processed"),
+        );
+    }
+}
+
 /// Adds the error responses each operation can produce, judged from its shape.
 pub fn finalize(mut api: OpenApi) -> OpenApi {
     api.openapi = utoipa::openapi::OpenApiVersion::Version31;
-    for (_, item) in api.paths.paths.iter_mut() {
+    for (path, item) in api.paths.paths.iter_mut() {
+        if let Some(op) = item.post.as_mut() {
+            if !path.starts_with("/api/v1/auth/") {
+                add_idempotency(op);
+            }
+        }
         for op in [
             &mut item.get,
             &mut item.post,

@@ -7,5 +7,6 @@ mod access_matrix;
 mod auth;
 mod customers;
 mod errors;
+mod idempotency;
 mod openapi;
 mod tokens;
