@@ -302,22 +302,6 @@ fn describe_code(e: &validator::ValidationError) -> String {
 
 /// Turns serde's JSON errors into problem details: syntax errors are 400, a body of the wrong
 /// shape (unknown field, wrong type, missing field) is a 422 naming the field.
-pub fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {
-    use actix_web::error::JsonPayloadError as E;
-    match err {
-        E::ContentType => {
-            ApiError::UnsupportedMediaType("the request body must be JSON (Content-Type: application/json)".into())
-        }
-        E::OverflowKnownLength { length, limit } => {
-            ApiError::PayloadTooLarge(format!("body of {length} bytes exceeds the limit of {limit}"))
-        }
-        E::Overflow { limit } => ApiError::PayloadTooLarge(format!("body exceeds the limit of {limit} bytes")),
-        E::Deserialize(e) => serde_error(&e),
-        E::Serialize(e) => ApiError::internal(e),
-        other => ApiError::BadRequest(format!("cannot read the request body: {other}")),
-    }
-}
-
 pub fn serde_error(e: &serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     match e.classify() {

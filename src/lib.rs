@@ -48,11 +48,6 @@ pub fn build_app(
         .into_utoipa_app()
         .openapi(openapi::base())
         .app_data(web::Data::new(state))
-        .app_data(
-            web::JsonConfig::default()
-                .limit(json_limit)
-                .error_handler(|err, _req| error::json_error(err).into()),
-        )
         .app_data(web::PayloadConfig::default().limit(json_limit))
         .app_data(web::QueryConfig::default().error_handler(|err, _req| error::query_error(err).into()))
         .app_data(web::PathConfig::default().error_handler(|err, _req| error::path_error(err).into()))

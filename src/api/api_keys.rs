@@ -1,5 +1,6 @@
 use actix_web::{delete, get, post, web, HttpResponse};
 
+use crate::api::json::ApiJson;
 use crate::auth::{Perm, Principal};
 use crate::error::ApiError;
 use crate::services::api_keys::{self, ApiKey, ApiKeyCreate, ApiKeyCreated};
@@ -25,7 +26,7 @@ pub async fn list_api_keys(state: web::Data<AppState>, p: Principal) -> Result<H
 pub async fn create_api_key(
     state: web::Data<AppState>,
     p: Principal,
-    body: web::Json<ApiKeyCreate>,
+    body: ApiJson<ApiKeyCreate>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Perm::ApiKeysManage)?;
     let body = body.into_inner();
@@ -49,7 +50,8 @@ pub async fn get_api_key(
     Ok(HttpResponse::Ok().json(state.db(move |conn| api_keys::get(conn, &id)).await?))
 }
 
-/// Revokes a key at once. Idempotent. Audited.
+/// Revokes a key at once; it stays listed (with `revoked_at`) for the audit trail. Idempotent.
+/// Audited.
 ///
 /// **Access:** admin.
 #[utoipa::path(tag = "api-keys", security(("bearer" = [])),

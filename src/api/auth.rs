@@ -1,5 +1,6 @@
 use actix_web::{post, web, HttpRequest, HttpResponse};
 
+use crate::api::json::ApiJson;
 use crate::error::ApiError;
 use crate::services::auth::{self, LoginRequest, RefreshRequest, RegisterRequest, TokenResponse};
 use crate::state::AppState;
@@ -53,7 +54,7 @@ async fn do_login(
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: ApiJson<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     do_login(state, req, body.into_inner(), true).await
 }
@@ -67,7 +68,7 @@ pub async fn login(
 pub async fn customer_login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: ApiJson<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     do_login(state, req, body.into_inner(), false).await
 }
@@ -82,7 +83,7 @@ pub async fn customer_login(
 pub async fn customer_register(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<RegisterRequest>,
+    body: ApiJson<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ip = req.peer_addr().map(|a| a.ip().to_string());
     let key = format!("register:{}", ip.clone().unwrap_or_default());
@@ -109,7 +110,7 @@ pub async fn customer_register(
 #[utoipa::path(tag = "auth", security(()), request_body = RefreshRequest,
     responses((status = 200, description = "New tokens", body = TokenResponse)))]
 #[post("/api/v1/auth/refresh")]
-pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn refresh(state: web::Data<AppState>, body: ApiJson<RefreshRequest>) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
     let body = body.into_inner();
     let t = state
@@ -127,7 +128,7 @@ pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>
 #[utoipa::path(tag = "auth", security(()), request_body = RefreshRequest,
     responses((status = 204, description = "Logged out")))]
 #[post("/api/v1/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn logout(state: web::Data<AppState>, body: ApiJson<RefreshRequest>) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     state.db(move |conn| auth::logout(conn, &body)).await?;
     Ok(HttpResponse::NoContent().finish())

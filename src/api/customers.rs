@@ -1,6 +1,7 @@
 use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
 
 use super::{if_match, with_etag};
+use crate::api::json::ApiJson;
 use crate::auth::Principal;
 use crate::error::{ApiError, Problem};
 use crate::services::customer_types::*;
@@ -45,7 +46,7 @@ pub async fn list_customers(
 pub async fn create_customer(
     state: web::Data<AppState>,
     p: Principal,
-    body: web::Json<CustomerCreate>,
+    body: ApiJson<CustomerCreate>,
 ) -> Result<HttpResponse, ApiError> {
     let cipher = state.cipher.clone();
     let body = body.into_inner();
@@ -89,7 +90,7 @@ pub async fn update_customer(
     p: Principal,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<CustomerPatch>,
+    body: ApiJson<CustomerPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let version = if_match(&req)?;
     let cipher = state.cipher.clone();
@@ -109,7 +110,8 @@ pub async fn update_customer(
 #[utoipa::path(tag = "customers", security(("bearer" = []), ("api_key" = [])),
     params(("system" = String, Path, description = "Integrated system, e.g. `opera_pms`"),
            ("external_id" = String, Path, description = "The guest's id in that system")),
-    responses((status = 200, description = "The guest", body = Customer)))]
+    responses((status = 200, description = "The guest", body = Customer),
+              (status = 422, description = "Malformed system or external id", body = Problem, content_type = "application/problem+json")))]
 #[get("/api/v1/customers/external/{system}/{external_id}")]
 pub async fn get_customer_by_ref(
     state: web::Data<AppState>,
@@ -140,7 +142,7 @@ pub async fn upsert_customer_by_ref(
     state: web::Data<AppState>,
     p: Principal,
     path: web::Path<(String, String)>,
-    body: web::Json<CustomerCreate>,
+    body: ApiJson<CustomerCreate>,
 ) -> Result<HttpResponse, ApiError> {
     let cipher = state.cipher.clone();
     let (system, ext) = path.into_inner();
@@ -167,7 +169,7 @@ pub async fn set_customer_consent(
     state: web::Data<AppState>,
     p: Principal,
     path: web::Path<(String, ConsentPurpose)>,
-    body: web::Json<ConsentUpdate>,
+    body: ApiJson<ConsentUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, purpose) = path.into_inner();
     if matches!(p.actor, crate::auth::Actor::Customer { .. }) {
@@ -241,7 +243,7 @@ pub async fn create_interaction(
     state: web::Data<AppState>,
     p: Principal,
     id: web::Path<String>,
-    body: web::Json<InteractionCreate>,
+    body: ApiJson<InteractionCreate>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, body) = (id.into_inner(), body.into_inner());
     Ok(HttpResponse::Created().json(state.db(move |conn| interactions::create(conn, &p, &id, body)).await?))
@@ -258,7 +260,7 @@ pub async fn update_interaction(
     state: web::Data<AppState>,
     p: Principal,
     path: web::Path<(String, String)>,
-    body: web::Json<InteractionPatch>,
+    body: ApiJson<InteractionPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let ((id, iid), body) = (path.into_inner(), body.into_inner());
     Ok(HttpResponse::Ok().json(

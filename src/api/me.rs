@@ -3,6 +3,7 @@
 use actix_web::{get, patch, put, web, HttpRequest, HttpResponse};
 
 use super::{if_match, with_etag};
+use crate::api::json::ApiJson;
 use crate::auth::Principal;
 use crate::error::{ApiError, Problem};
 use crate::services::customer_types::*;
@@ -37,7 +38,7 @@ pub async fn update_me(
     state: web::Data<AppState>,
     p: Principal,
     req: HttpRequest,
-    body: web::Json<MePatch>,
+    body: ApiJson<MePatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = p.require_customer()?.to_string();
     let version = if_match(&req)?;
@@ -60,7 +61,7 @@ pub async fn set_my_consent(
     state: web::Data<AppState>,
     p: Principal,
     purpose: web::Path<ConsentPurpose>,
-    body: web::Json<ConsentUpdate>,
+    body: ApiJson<ConsentUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     let id = p.require_customer()?.to_string();
     let (purpose, body) = (purpose.into_inner(), body.into_inner());

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod customers;
 pub mod health;
+pub mod json;
 pub mod me;
 pub mod properties;
 pub mod staff;

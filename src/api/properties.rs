@@ -1,5 +1,6 @@
 use actix_web::{get, patch, post, web, HttpResponse};
 
+use crate::api::json::ApiJson;
 use crate::auth::{Perm, Principal};
 use crate::error::ApiError;
 use crate::services::properties::{self, Property, PropertyCreate, PropertyPatch};
@@ -27,7 +28,7 @@ pub async fn list_properties(state: web::Data<AppState>, p: Principal) -> Result
 pub async fn create_property(
     state: web::Data<AppState>,
     p: Principal,
-    body: web::Json<PropertyCreate>,
+    body: ApiJson<PropertyCreate>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Perm::PropertiesWrite)?;
     let body = body.into_inner();
@@ -64,7 +65,7 @@ pub async fn update_property(
     state: web::Data<AppState>,
     p: Principal,
     id: web::Path<String>,
-    body: web::Json<PropertyPatch>,
+    body: ApiJson<PropertyPatch>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Perm::PropertiesWrite)?;
     let (id, body) = (id.into_inner(), body.into_inner());

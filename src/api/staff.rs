@@ -1,5 +1,6 @@
 use actix_web::{get, patch, post, web, HttpResponse};
 
+use crate::api::json::ApiJson;
 use crate::auth::{Perm, Principal};
 use crate::error::ApiError;
 use crate::services::staff::{self, StaffCreate, StaffPatch, StaffUser};
@@ -26,7 +27,7 @@ pub async fn list_staff(state: web::Data<AppState>, p: Principal) -> Result<Http
 pub async fn create_staff(
     state: web::Data<AppState>,
     p: Principal,
-    body: web::Json<StaffCreate>,
+    body: ApiJson<StaffCreate>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Perm::StaffManage)?;
     let body = body.into_inner();
@@ -64,7 +65,7 @@ pub async fn update_staff(
     state: web::Data<AppState>,
     p: Principal,
     id: web::Path<String>,
-    body: web::Json<StaffPatch>,
+    body: ApiJson<StaffPatch>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Perm::StaffManage)?;
     let (id, body) = (id.into_inner(), body.into_inner());

@@ -9,8 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
         $(#[$m])*
+        // `rename_all` (not a per-variant `rename = $s`): utoipa cannot read a rename whose
+        // value is a macro fragment, and the spec would then show `WalkIn` for `walk_in`.
+        // Every `$s` is the snake_case of its variant (checked by a test).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        pub enum $name { $(#[serde(rename = $s)] $variant),+ }
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
             pub fn as_str(self) -> &'static str { match self { $($name::$variant => $s),+ } }
@@ -93,7 +97,7 @@ pub struct Preferences {
     #[schema(example = "Financial Times", max_length = 64)]
     pub newspaper: Option<String>,
     /// `HH:MM`, 24 h.
-    #[schema(example = "06:30")]
+    #[schema(example = "06:30", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub wake_up_time: Option<String>,
     /// Degrees Celsius, 16–30.
     #[schema(example = 21.5, minimum = 16, maximum = 30)]
@@ -127,7 +131,12 @@ pub struct SpecialDate {
 #[serde(deny_unknown_fields)]
 pub struct ExternalRef {
     /// The integrated system, e.g. `opera_pms`.
-    #[schema(example = "opera_pms", min_length = 1, max_length = 40)]
+    #[schema(
+        example = "opera_pms",
+        min_length = 1,
+        max_length = 40,
+        pattern = "^[A-Za-z0-9_-]{1,40}$"
+    )]
     pub system: String,
     #[schema(example = "P-100234", min_length = 1, max_length = 100)]
     pub external_id: String,
@@ -181,10 +190,15 @@ pub struct IdentityDocumentInput {
     #[serde(rename = "type")]
     pub doc_type: DocumentType,
     /// 4–32 letters and digits; stored encrypted (AES-256-GCM).
-    #[schema(example = "E12345678", min_length = 4, max_length = 32)]
+    #[schema(
+        example = "E12345678",
+        min_length = 4,
+        max_length = 32,
+        pattern = "^[A-Za-z0-9]{4,32}$"
+    )]
     pub number: String,
     /// ISO 3166-1 alpha-2.
-    #[schema(example = "CN")]
+    #[schema(example = "CN", pattern = "^[A-Za-z]{2}$")]
     pub issuing_country: String,
 }
 
@@ -269,15 +283,17 @@ pub struct CustomerCreate {
     pub given_name: String,
     #[schema(example = "Zhang", min_length = 1, max_length = 100)]
     pub family_name: String,
-    #[schema(example = "wei.zhang@example.com")]
+    #[schema(example = "wei.zhang@example.com", format = Email, max_length = 254)]
     pub email: Option<String>,
-    /// E.164.
-    #[schema(example = "+8613812345678")]
+    /// E.164 (spaces, dots, dashes and parentheses are dropped); an empty string means none.
+    #[schema(example = "+8613812345678", pattern = r"^(\+[1-9][0-9 ().-]{7,24})?$")]
     pub phone: Option<String>,
     pub gender: Option<Gender>,
-    #[schema(example = "CN")]
+    /// ISO 3166-1 alpha-2.
+    #[schema(example = "CN", pattern = "^[A-Za-z]{2}$")]
     pub nationality: Option<String>,
-    #[schema(example = "zh-CN")]
+    /// BCP 47.
+    #[schema(example = "zh-CN", pattern = "^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
     pub language: Option<String>,
     pub birth_date: Option<NaiveDate>,
     #[schema(max_length = 200)]
@@ -288,8 +304,9 @@ pub struct CustomerCreate {
     pub preferred_channel: Option<ContactChannel>,
     /// Defaults to `direct`.
     pub source_channel: Option<SourceChannel>,
+    /// Lower-cased on input.
     #[serde(default)]
-    #[schema(max_items = 50)]
+    #[schema(max_items = 50, example = json!(["business", "allergy:nuts"]))]
     pub tags: Vec<String>,
     pub preferences: Option<Preferences>,
     #[serde(default)]
@@ -467,4 +484,44 @@ pub struct UpsertResult {
     /// reference attached).
     pub outcome: String,
     pub customer: Customer,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wire name (serde) and `as_str` agree for every variant of every string enum.
+    #[test]
+    fn wire_names_match_as_str() {
+        fn check<T: Serialize + Copy>(all: &[T], as_str: fn(T) -> &'static str) {
+            for v in all {
+                assert_eq!(serde_json::to_value(v).unwrap(), serde_json::Value::from(as_str(*v)));
+            }
+        }
+        check(Gender::ALL, Gender::as_str);
+        check(ContactChannel::ALL, ContactChannel::as_str);
+        check(Grade::ALL, Grade::as_str);
+        check(LifecycleStage::ALL, LifecycleStage::as_str);
+        check(SourceChannel::ALL, SourceChannel::as_str);
+        check(ConsentPurpose::ALL, ConsentPurpose::as_str);
+        check(ConsentSource::ALL, ConsentSource::as_str);
+        check(SpecialDateKind::ALL, SpecialDateKind::as_str);
+        check(DocumentType::ALL, DocumentType::as_str);
+        check(RoomTypePreference::ALL, RoomTypePreference::as_str);
+        check(FloorPreference::ALL, FloorPreference::as_str);
+        check(InteractionChannel::ALL, InteractionChannel::as_str);
+        check(Direction::ALL, Direction::as_str);
+        check(FollowUpStatus::ALL, FollowUpStatus::as_str);
+    }
+
+    /// The published schema uses the wire names.
+    #[test]
+    fn openapi_enums_use_wire_names() {
+        let spec = serde_json::to_value(crate::openapi_spec()).unwrap();
+        let schemas = &spec["components"]["schemas"];
+        assert_eq!(schemas["Grade"]["enum"][4], "walk_in");
+        assert_eq!(schemas["ConsentPurpose"]["enum"][5], "third_party_sharing");
+        assert_eq!(schemas["Scope"]["enum"][0], "customers:read");
+        assert_eq!(schemas["Role"]["enum"][0], "admin");
+    }
 }

@@ -32,7 +32,12 @@ pub struct Property {
 #[serde(deny_unknown_fields)]
 pub struct PropertyCreate {
     /// Unique short code, `[A-Z0-9-]`, 2–20 characters.
-    #[schema(example = "SHA-BUND", min_length = 2, max_length = 20)]
+    #[schema(
+        example = "SHA-BUND",
+        min_length = 2,
+        max_length = 20,
+        pattern = "^[A-Za-z0-9-]{2,20}$"
+    )]
     pub code: String,
     #[schema(example = "Concierge Bund Shanghai", min_length = 1, max_length = 200)]
     pub name: String,
@@ -40,7 +45,7 @@ pub struct PropertyCreate {
     #[schema(example = "Asia/Shanghai")]
     pub timezone: String,
     /// ISO 4217.
-    #[schema(example = "CNY")]
+    #[schema(example = "CNY", pattern = "^[A-Za-z]{3}$")]
     pub currency: String,
 }
 

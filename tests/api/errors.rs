@@ -237,3 +237,62 @@ async fn callers_over_their_rate_limit_get_429() {
     let (_, guest) = app.guest("g@example.com").await;
     app.get("/api/v1/me", &guest).await.expect(200);
 }
+
+#[actix_rt::test]
+async fn a_json_array_is_not_taken_for_an_object() {
+    // serde accepts `[a, b]` as positional struct fields; the API must not.
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let c = app
+        .create_customer(
+            &admin,
+            json!({"given_name": "A", "family_name": "B", "job_title": "CTO"}),
+        )
+        .await;
+    let id = c["id"].as_str().unwrap();
+    let r = app
+        .send_raw(
+            Method::PATCH,
+            &format!("/api/v1/customers/{id}"),
+            Some(&admin),
+            "application/json",
+            b"[\"X\", null]".to_vec(),
+        )
+        .await;
+    r.problem(422);
+    assert_eq!(r.fields(), vec!["body"]);
+    let r = app
+        .send_raw(
+            Method::POST,
+            "/api/v1/customers",
+            Some(&admin),
+            "application/json",
+            b"   ".to_vec(),
+        )
+        .await;
+    r.problem(400);
+    let r = app
+        .send_raw(
+            Method::POST,
+            "/api/v1/customers",
+            Some(&admin),
+            "application/json",
+            b"null".to_vec(),
+        )
+        .await;
+    r.problem(422);
+    let after = app.get(&format!("/api/v1/customers/{id}"), &admin).await;
+    assert_eq!(after.body["given_name"], "A");
+    assert_eq!(after.body["version"], 1);
+    // `application/merge-patch+json` and charset parameters are JSON too.
+    let r = app
+        .send_raw(
+            Method::PATCH,
+            &format!("/api/v1/customers/{id}"),
+            Some(&admin),
+            "application/merge-patch+json; charset=utf-8",
+            b"{\"job_title\":\"CEO\"}".to_vec(),
+        )
+        .await;
+    r.expect(200);
+}
