@@ -71,6 +71,8 @@ pub enum ApiError {
     },
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
+    #[error("precondition required: {0}")]
+    PreconditionRequired(String),
     #[error("payload too large: {0}")]
     PayloadTooLarge(String),
     #[error("unsupported media type: {0}")]
@@ -104,6 +106,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
             ApiError::Conflict { .. } => ("conflict", "Conflict"),
             ApiError::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
+            ApiError::PreconditionRequired(_) => ("precondition-required", "Precondition required"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             ApiError::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
@@ -153,6 +156,7 @@ impl ApiError {
             | ApiError::Forbidden(d)
             | ApiError::NotFound(d)
             | ApiError::PreconditionFailed(d)
+            | ApiError::PreconditionRequired(d)
             | ApiError::PayloadTooLarge(d)
             | ApiError::UnsupportedMediaType(d) => d.clone(),
         };
@@ -171,6 +175,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -13,7 +13,7 @@ use crate::error::{FieldError, Problem};
     info(
         title = "Concierge API",
         description = "Guest-relationship management for hotel groups: guest profiles, consents, \
-interactions; staff, properties and API keys.\n\n\
+interactions; stays and spend from PMS/POS; staff, properties and API keys.\n\n\
 **Authentication.** Staff and guests send `Authorization: Bearer <access_token>` from \
 `/api/v1/auth/login` (staff) or `/api/v1/auth/customer/login` (guests). Integrations send an API \
 key as `Authorization: Bearer ck_live_…` or `X-Api-Key: ck_live_…`.\n\n\
@@ -28,6 +28,7 @@ caller's properties or identity answer 404; functions a role may never call answ
         (name = "auth", description = "Logins, guest registration, token refresh and logout"),
         (name = "customers", description = "Guest profiles, search, consents, integration upserts"),
         (name = "interactions", description = "Communication records with guests"),
+        (name = "stays", description = "Stays and spend pushed by PMS/POS integrations"),
         (name = "me", description = "The guest's own profile (customer tokens)"),
         (name = "properties", description = "Hotels and branches of the group"),
         (name = "staff", description = "Staff users and roles"),

@@ -10,6 +10,7 @@ pub mod json;
 pub mod me;
 pub mod properties;
 pub mod staff;
+pub mod stays;
 
 use actix_web::dev::ResourceDef;
 use actix_web::http::header;
@@ -51,6 +52,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(customers::list_interactions)
         .service(customers::create_interaction)
         .service(customers::update_interaction)
+        .service(stays::push_stay)
+        .service(stays::push_stay_batch)
+        .service(stays::get_stay)
+        .service(stays::update_stay)
+        .service(stays::push_spend)
+        .service(stays::list_customer_stays)
         .service(me::get_me)
         .service(me::update_me)
         .service(me::set_my_consent)

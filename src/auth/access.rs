@@ -19,6 +19,10 @@ pub enum Perm {
     CustomersGradeOverride,
     InteractionsRead,
     InteractionsWrite,
+    /// Stays and spend of the caller's properties.
+    StaysRead,
+    /// Pushing stays and spend (PMS/POS); staff corrections by managers.
+    StaysWrite,
 }
 
 impl Perm {
@@ -31,15 +35,19 @@ impl Perm {
             Perm::CustomersWrite => &[Admin, Manager, Agent],
             Perm::CustomersGradeOverride => &[Admin, Manager],
             Perm::InteractionsRead | Perm::InteractionsWrite => &[Admin, Manager, Agent],
+            Perm::StaysRead => &[Admin, Manager, Agent],
+            Perm::StaysWrite => &[Admin, Manager],
         }
     }
 
-    /// The API-key scope that grants it; `None` = no API key may.
-    pub fn scope(self) -> Option<Scope> {
+    /// The API-key scopes that grant it (any one suffices); empty = no API key may.
+    pub fn scopes(self) -> &'static [Scope] {
         match self {
-            Perm::CustomersRead | Perm::InteractionsRead => Some(Scope::CustomersRead),
-            Perm::CustomersWrite | Perm::InteractionsWrite => Some(Scope::CustomersWrite),
-            _ => None,
+            Perm::CustomersRead | Perm::InteractionsRead => &[Scope::CustomersRead],
+            Perm::CustomersWrite | Perm::InteractionsWrite => &[Scope::CustomersWrite],
+            Perm::StaysRead => &[Scope::StaysWrite, Scope::CustomersRead],
+            Perm::StaysWrite => &[Scope::StaysWrite],
+            _ => &[],
         }
     }
 
@@ -54,9 +62,16 @@ impl Perm {
         let keys = if self.any_key() {
             "any API key".to_string()
         } else {
-            match self.scope() {
-                Some(s) => format!("API keys with `{}`", s.as_str()),
-                None => "no API key".to_string(),
+            match self.scopes() {
+                [] => "no API key".to_string(),
+                scopes => format!(
+                    "API keys with {}",
+                    scopes
+                        .iter()
+                        .map(|s| format!("`{}`", s.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
             }
         };
         format!("Staff roles: {}; {}.", roles.join(", "), keys)
@@ -81,16 +96,23 @@ impl Principal {
     pub fn require(&self, perm: Perm) -> Result<(), ApiError> {
         let ok = match &self.actor {
             Actor::Staff(s) => perm.roles().contains(&s.role),
-            Actor::ApiKey(k) => perm.any_key() || perm.scope().is_some_and(|sc| k.scopes.contains(&sc)),
+            Actor::ApiKey(k) => perm.any_key() || perm.scopes().iter().any(|sc| k.scopes.contains(sc)),
             Actor::Customer { .. } => false,
         };
         if ok {
             Ok(())
         } else {
             Err(ApiError::Forbidden(match &self.actor {
-                Actor::ApiKey(_) => match perm.scope() {
-                    Some(s) => format!("this API key lacks the `{}` scope", s.as_str()),
-                    None => "API keys may not call this endpoint".into(),
+                Actor::ApiKey(_) => match perm.scopes() {
+                    [] => "API keys may not call this endpoint".into(),
+                    scopes => format!(
+                        "this API key lacks the {} scope",
+                        scopes
+                            .iter()
+                            .map(|s| format!("`{}`", s.as_str()))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    ),
                 },
                 Actor::Customer { .. } => "guests may not call this endpoint".into(),
                 Actor::Staff(s) => format!("the `{}` role may not call this endpoint", s.role.as_str()),

@@ -171,6 +171,27 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        nights -> Integer,
+        rate_minor -> Nullable<BigInt>,
+        currency -> Nullable<Text>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    spend_lines (id) {
+        id -> Text,
+        property_id -> Text,
+        external_id -> Text,
+        customer_id -> Text,
+        stay_id -> Nullable<Text>,
+        outlet -> Text,
+        amount_minor -> BigInt,
+        currency -> Text,
+        spent_on -> Date,
+        description -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -194,6 +215,7 @@ diesel::joinable!(customer_external_refs -> customers (customer_id));
 diesel::joinable!(customer_consents -> customers (customer_id));
 diesel::joinable!(interactions -> customers (customer_id));
 diesel::joinable!(stays -> customers (customer_id));
+diesel::joinable!(spend_lines -> stays (stay_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     properties,
@@ -208,7 +230,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     interactions,
     stays,
+    spend_lines,
     audit_log,
+    idempotency_keys,
 );
 
 diesel::table! {

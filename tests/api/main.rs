@@ -9,4 +9,5 @@ mod customers;
 mod errors;
 mod idempotency;
 mod openapi;
+mod stays;
 mod tokens;

@@ -1,0 +1,327 @@
+use awc::http::Method;
+use serde_json::{json, Value};
+
+use crate::support::{Auth, TestApp};
+
+struct Setup {
+    app: TestApp,
+    admin: String,
+    pms: String,
+    prop: String,
+    other_prop: String,
+    guest: String,
+}
+
+async fn setup() -> Setup {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let prop = app.create_property(&admin, "SHA").await;
+    let other_prop = app
+        .post(
+            "/api/v1/properties",
+            &admin,
+            json!({"code": "PAR", "name": "Paris", "timezone": "Europe/Paris", "currency": "EUR"}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pms = app.api_key(&admin, &["stays:write", "customers:write"], &[&prop]).await;
+    let c = app
+        .put(
+            "/api/v1/customers/external/opera/P-1",
+            &pms,
+            json!({"given_name": "Wei", "family_name": "Zhang", "email": "wei@example.com"}),
+        )
+        .await;
+    c.expect(201);
+    let guest = c.body["customer"]["id"].as_str().unwrap().to_string();
+    Setup {
+        app,
+        admin,
+        pms,
+        prop,
+        other_prop,
+        guest,
+    }
+}
+
+impl Setup {
+    async fn push(&self, path: &str, body: Value, key: &str) -> crate::support::Resp {
+        self.app
+            .send(
+                Method::POST,
+                path,
+                Auth::Bearer(&self.pms),
+                Some(body),
+                &[("idempotency-key", key)],
+            )
+            .await
+    }
+    fn stay(&self, cn: &str, status: &str) -> Value {
+        json!({
+            "property_id": self.prop, "confirmation_number": cn, "customer_ref": {"system": "opera", "external_id": "P-1"},
+            "check_in": "2026-11-01", "check_out": "2026-11-04", "room_type": "deluxe_king", "room_number": "1208",
+            "rate": {"amount": "1280.00", "currency": "CNY"}, "status": status
+        })
+    }
+}
+
+#[actix_rt::test]
+async fn a_pms_pushes_a_stay_through_its_lifecycle() {
+    let s = setup().await;
+    let r = s.push("/api/v1/stays", s.stay("CNF-1", "reserved"), "s-1").await;
+    r.expect(201);
+    assert_eq!(r.body["customer_id"], s.guest.as_str());
+    assert_eq!(r.body["nights"], 3);
+    assert_eq!(r.body["rate"], json!({"amount": "1280.00", "currency": "CNY"}));
+    let id = r.body["id"].as_str().unwrap().to_string();
+    // The same stay pushed again (a new push, new key) updates it.
+    let again = s.push("/api/v1/stays", s.stay("CNF-1", "in_house"), "s-2").await;
+    again.expect(200);
+    assert_eq!(again.body["id"], id.as_str());
+    assert_eq!(again.body["status"], "in_house");
+    assert_eq!(again.header("etag").unwrap(), "\"2\"");
+    // PATCH with If-Match to check out; a stale version is refused.
+    let out = s
+        .app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/stays/{id}"),
+            Auth::Bearer(&s.pms),
+            Some(json!({"status": "checked_out"})),
+            &[("if-match", "\"2\"")],
+        )
+        .await;
+    out.expect(200);
+    assert_eq!(out.body["status"], "checked_out");
+    s.app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/stays/{id}"),
+            Auth::Bearer(&s.pms),
+            Some(json!({"room_number": "1"})),
+            &[("if-match", "\"2\"")],
+        )
+        .await
+        .problem(412);
+    // Illegal transitions name the allowed ones and change nothing.
+    let back = s
+        .app
+        .patch(&format!("/api/v1/stays/{id}"), &s.pms, json!({"status": "in_house"}))
+        .await;
+    back.problem(409);
+    assert!(back.body["detail"].as_str().unwrap().contains("allowed: cancelled"));
+    let cancelled = s
+        .app
+        .patch(&format!("/api/v1/stays/{id}"), &s.pms, json!({"status": "cancelled"}))
+        .await;
+    cancelled.expect(200);
+    s.app
+        .patch(&format!("/api/v1/stays/{id}"), &s.pms, json!({"status": "reserved"}))
+        .await
+        .problem(409);
+    let detail = s.app.get(&format!("/api/v1/stays/{id}"), &s.admin).await;
+    assert_eq!(detail.body["status"], "cancelled");
+    assert_eq!(detail.body["version"], 4);
+    // The guest's 360° view and stay list show it.
+    let c = s.app.get(&format!("/api/v1/customers/{}", s.guest), &s.admin).await;
+    assert_eq!(c.body["recent_stays"][0]["confirmation_number"], "CNF-1");
+    let list = s
+        .app
+        .get(
+            &format!("/api/v1/customers/{}/stays?status=cancelled", s.guest),
+            &s.admin,
+        )
+        .await;
+    assert_eq!(list.body["data"].as_array().unwrap().len(), 1);
+}
+
+#[actix_rt::test]
+async fn integration_pushes_need_an_idempotency_key_and_replay_with_it() {
+    let s = setup().await;
+    s.app
+        .post("/api/v1/stays", &s.pms, s.stay("CNF-2", "reserved"))
+        .await
+        .problem(428);
+    assert_eq!(s.app.count("stays"), 0);
+    let a = s.push("/api/v1/stays", s.stay("CNF-2", "reserved"), "retry-me").await;
+    let b = s.push("/api/v1/stays", s.stay("CNF-2", "reserved"), "retry-me").await;
+    a.expect(201);
+    b.expect(201);
+    assert_eq!(b.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(a.body, b.body);
+    assert_eq!(s.app.count("stays"), 1);
+    // Staff corrections do not need the key.
+    s.app
+        .post("/api/v1/stays", &s.admin, s.stay("CNF-3", "reserved"))
+        .await
+        .expect(201);
+}
+
+#[actix_rt::test]
+async fn bad_stays_are_refused_whole() {
+    let s = setup().await;
+    let mut bad = s.stay("CNF-4", "reserved");
+    bad["check_out"] = json!("2026-10-01");
+    bad["rate"] = json!({"amount": "10.00", "currency": "EUR"});
+    bad["confirmation_number"] = json!("");
+    let r = s.push("/api/v1/stays", bad, "b-1").await;
+    r.problem(422);
+    let mut fields = r.fields();
+    fields.sort();
+    assert_eq!(fields, vec!["check_out", "confirmation_number", "rate.currency"]);
+    let mut unknown = s.stay("CNF-5", "reserved");
+    unknown["customer_ref"] = json!({"system": "opera", "external_id": "NOPE"});
+    assert_eq!(
+        s.push("/api/v1/stays", unknown, "b-2").await.fields(),
+        vec!["customer_ref"]
+    );
+    let mut both = s.stay("CNF-6", "reserved");
+    both["customer_id"] = json!(s.guest);
+    s.push("/api/v1/stays", both, "b-3").await.problem(422);
+    // Another guest's confirmation number is a conflict, not a silent reassignment.
+    s.push("/api/v1/stays", s.stay("CNF-7", "reserved"), "b-4")
+        .await
+        .expect(201);
+    let other = s
+        .app
+        .create_customer(&s.admin, json!({"given_name": "O", "family_name": "P"}))
+        .await;
+    let mut stolen = s.stay("CNF-7", "reserved");
+    stolen.as_object_mut().unwrap().remove("customer_ref");
+    stolen["customer_id"] = other["id"].clone();
+    s.push("/api/v1/stays", stolen, "b-5").await.problem(409);
+    assert_eq!(s.app.count("stays"), 1);
+}
+
+#[actix_rt::test]
+async fn property_restricted_keys_and_roles() {
+    let s = setup().await;
+    let mut elsewhere = s.stay("CNF-8", "reserved");
+    elsewhere["property_id"] = json!(s.other_prop);
+    s.push("/api/v1/stays", elsewhere.clone(), "p-1").await.problem(404);
+    let admin_push = s
+        .app
+        .post("/api/v1/stays", &s.admin, {
+            let mut e = elsewhere.clone();
+            e["rate"] = json!({"amount": "200.00", "currency": "EUR"});
+            e
+        })
+        .await;
+    admin_push.expect(201);
+    let paris_stay = admin_push.body["id"].as_str().unwrap().to_string();
+    s.app
+        .get(&format!("/api/v1/stays/{paris_stay}"), &s.pms)
+        .await
+        .problem(404);
+    let (_, agent_sha) = s.app.staff_token(&s.admin, "agent", &[&s.prop]).await;
+    let (_, analyst) = s.app.staff_token(&s.admin, "analyst", &[]).await;
+    s.app
+        .get(&format!("/api/v1/stays/{paris_stay}"), &agent_sha)
+        .await
+        .problem(404);
+    s.app
+        .post("/api/v1/stays", &agent_sha, s.stay("CNF-9", "reserved"))
+        .await
+        .problem(403);
+    s.app
+        .get(&format!("/api/v1/stays/{paris_stay}"), &analyst)
+        .await
+        .problem(403);
+    let reader = s.app.api_key(&s.admin, &["customers:read"], &[]).await;
+    s.app
+        .get(&format!("/api/v1/stays/{paris_stay}"), &reader)
+        .await
+        .expect(200);
+    s.app
+        .send(
+            Method::POST,
+            "/api/v1/stays",
+            Auth::Bearer(&reader),
+            Some(s.stay("CNF-10", "reserved")),
+            &[("idempotency-key", "r")],
+        )
+        .await
+        .problem(403);
+    let list = s
+        .app
+        .get(&format!("/api/v1/customers/{}/stays", s.guest), &agent_sha)
+        .await;
+    assert_eq!(
+        list.body["data"].as_array().unwrap().len(),
+        0,
+        "the Paris stay is outside the agent's hotel"
+    );
+}
+
+#[actix_rt::test]
+async fn batch_pushes_report_each_item() {
+    let s = setup().await;
+    let mut bad = s.stay("CNF-B2", "reserved");
+    bad["check_out"] = json!("2020-01-01");
+    let body = json!({"items": [s.stay("CNF-B1", "reserved"), bad, s.stay("CNF-B3", "checked_out"), s.stay("CNF-B1", "in_house")]});
+    let r = s.push("/api/v1/stays/batch", body, "batch-1").await;
+    r.expect(200);
+    assert_eq!(r.body["created"], 2);
+    assert_eq!(r.body["updated"], 1);
+    assert_eq!(r.body["failed"], 1);
+    let statuses: Vec<u64> = r.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, vec![201, 422, 201, 200]);
+    assert_eq!(r.body["results"][1]["error"]["errors"][0]["field"], "check_out");
+    assert_eq!(s.app.count("stays"), 2);
+    s.push("/api/v1/stays/batch", json!({"items": []}), "batch-2")
+        .await
+        .problem(422);
+}
+
+#[actix_rt::test]
+async fn spend_lines_attach_to_stays_in_minor_units() {
+    let s = setup().await;
+    let stay = s.push("/api/v1/stays", s.stay("CNF-S", "in_house"), "st").await;
+    let stay_id = stay.body["id"].as_str().unwrap().to_string();
+    let line = json!({"property_id": s.prop, "external_id": "POS-1", "confirmation_number": "CNF-S", "outlet": "food_beverage",
+                      "amount": {"amount": "388.50", "currency": "CNY"}, "spent_on": "2026-11-02", "description": "Dinner"});
+    let r = s.push("/api/v1/spend", line.clone(), "sp-1").await;
+    r.expect(201);
+    assert_eq!(r.body["stay_id"], stay_id.as_str());
+    assert_eq!(r.body["customer_id"], s.guest.as_str());
+    assert_eq!(r.body["amount"], json!({"amount": "388.50", "currency": "CNY"}));
+    // The POS corrects the line: same external id → updated, not duplicated.
+    let mut fixed = line.clone();
+    fixed["amount"] = json!({"amount": "-20.00", "currency": "CNY"});
+    s.push("/api/v1/spend", fixed, "sp-2").await.expect(200);
+    let detail = s.app.get(&format!("/api/v1/stays/{stay_id}"), &s.admin).await;
+    assert_eq!(detail.body["spend"].as_array().unwrap().len(), 1);
+    assert_eq!(detail.body["spend"][0]["amount"]["amount"], "-20.00");
+    // Stored as integer minor units.
+    use concierge::db::schema::spend_lines;
+    use diesel::prelude::*;
+    let minor: i64 = spend_lines::table
+        .select(spend_lines::amount_minor)
+        .first(&mut *s.app.conn())
+        .unwrap();
+    assert_eq!(minor, -2000);
+    let mut bad = line.clone();
+    bad["external_id"] = json!("POS-2");
+    bad["amount"] = json!({"amount": "1.234", "currency": "CNY"});
+    bad["outlet"] = json!("casino");
+    s.push("/api/v1/spend", bad.clone(), "sp-3").await.problem(422);
+    bad["outlet"] = json!("spa");
+    let r = s.push("/api/v1/spend", bad, "sp-4").await;
+    assert_eq!(r.fields(), vec!["amount.amount"]);
+    let mut orphan = line.clone();
+    orphan["external_id"] = json!("POS-3");
+    orphan.as_object_mut().unwrap().remove("confirmation_number");
+    assert_eq!(
+        s.push("/api/v1/spend", orphan, "sp-5").await.fields(),
+        vec!["customer_id"]
+    );
+    assert_eq!(s.app.count("spend_lines"), 1);
+}
