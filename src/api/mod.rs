@@ -7,6 +7,7 @@ pub mod auth;
 pub mod customers;
 pub mod health;
 pub mod json;
+pub mod loyalty;
 pub mod me;
 pub mod properties;
 pub mod staff;
@@ -58,6 +59,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(stays::update_stay)
         .service(stays::push_spend)
         .service(stays::list_customer_stays)
+        .service(loyalty::get_loyalty)
+        .service(loyalty::list_loyalty_entries)
+        .service(loyalty::create_loyalty_adjustment)
+        .service(loyalty::enrol_customer)
+        .service(loyalty::get_my_loyalty)
+        .service(loyalty::list_my_loyalty_entries)
         .service(me::get_me)
         .service(me::update_me)
         .service(me::set_my_consent)

@@ -23,6 +23,10 @@ pub enum Perm {
     StaysRead,
     /// Pushing stays and spend (PMS/POS); staff corrections by managers.
     StaysWrite,
+    /// A guest's loyalty summary and statement.
+    LoyaltyRead,
+    /// Points adjustments and enrolment (never guests themselves).
+    LoyaltyAdjust,
 }
 
 impl Perm {
@@ -37,6 +41,8 @@ impl Perm {
             Perm::InteractionsRead | Perm::InteractionsWrite => &[Admin, Manager, Agent],
             Perm::StaysRead => &[Admin, Manager, Agent],
             Perm::StaysWrite => &[Admin, Manager],
+            Perm::LoyaltyRead => &[Admin, Manager, Agent],
+            Perm::LoyaltyAdjust => &[Admin, Manager],
         }
     }
 
@@ -47,6 +53,8 @@ impl Perm {
             Perm::CustomersWrite | Perm::InteractionsWrite => &[Scope::CustomersWrite],
             Perm::StaysRead => &[Scope::StaysWrite, Scope::CustomersRead],
             Perm::StaysWrite => &[Scope::StaysWrite],
+            Perm::LoyaltyRead => &[Scope::LoyaltyRead],
+            Perm::LoyaltyAdjust => &[Scope::LoyaltyWrite],
             _ => &[],
         }
     }

@@ -217,6 +217,79 @@ diesel::joinable!(interactions -> customers (customer_id));
 diesel::joinable!(stays -> customers (customer_id));
 diesel::joinable!(spend_lines -> stays (stay_id));
 
+diesel::table! {
+    idempotency_keys (caller, idem_key) {
+        caller -> Text,
+        idem_key -> Text,
+        method -> Text,
+        path -> Text,
+        request_hash -> Text,
+        status -> Nullable<Integer>,
+        response_headers -> Nullable<Text>,
+        response_body -> Nullable<Text>,
+        locked_until -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    loyalty_accounts (customer_id) {
+        customer_id -> Text,
+        balance -> BigInt,
+        tier -> Text,
+        tier_since -> Timestamp,
+        enrolled_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> Text,
+        customer_id -> Text,
+        kind -> Text,
+        points -> BigInt,
+        balance_after -> BigInt,
+        qualifying -> Bool,
+        reason -> Text,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        source_kind -> Nullable<Text>,
+        source_id -> Nullable<Text>,
+        property_id -> Nullable<Text>,
+        idempotency_key -> Nullable<Text>,
+        reverses_id -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_lot_consumptions (entry_id, lot_id) {
+        entry_id -> Text,
+        lot_id -> Text,
+        points -> BigInt,
+    }
+}
+
+diesel::table! {
+    tier_changes (id) {
+        id -> Text,
+        customer_id -> Text,
+        from_tier -> Text,
+        to_tier -> Text,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    loyalty_settings (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     properties,
     staff_users,
@@ -233,19 +306,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     spend_lines,
     audit_log,
     idempotency_keys,
+    loyalty_accounts,
+    ledger_entries,
+    ledger_lot_consumptions,
+    tier_changes,
+    loyalty_settings,
 );
-
-diesel::table! {
-    idempotency_keys (caller, idem_key) {
-        caller -> Text,
-        idem_key -> Text,
-        method -> Text,
-        path -> Text,
-        request_hash -> Text,
-        status -> Nullable<Integer>,
-        response_headers -> Nullable<Text>,
-        response_body -> Nullable<Text>,
-        locked_until -> Timestamp,
-        created_at -> Timestamp,
-    }
-}

@@ -222,6 +222,8 @@ pub fn register(
             Some(&customer.id),
             json!({}),
         )?;
+        // Guests who register in the app are enrolled at once (SPEC §6.2).
+        crate::services::loyalty::ensure_account(conn, &customer.id)?;
         tokens.issue(conn, "customer", &customer.id, "customer", None)
     })
 }

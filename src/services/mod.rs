@@ -8,6 +8,7 @@ pub mod customer_types;
 pub mod customers;
 pub mod fields;
 pub mod interactions;
+pub mod loyalty;
 pub mod money;
 pub mod pagination;
 pub mod properties;

@@ -15,6 +15,7 @@ use crate::error::{ApiError, Problem};
 use crate::services::audit::{self, new_id, now};
 use crate::services::customer_types::ExternalRef;
 use crate::services::fields::Checks;
+use crate::services::loyalty;
 use crate::services::money::{from_minor, to_minor, Money};
 use crate::services::pagination::{self, Order, PageParams};
 
@@ -424,6 +425,23 @@ fn check_stay_fields(c: &mut Checks, currency: &str, input: &StayInput) -> Check
     }
 }
 
+/// Loyalty follows the stay: check-out earns, cancelling a checked-out stay reverses.
+fn on_status_change(conn: &mut DbConnection, who: &Principal, before: &Stay, to: StayStatus) -> Result<(), ApiError> {
+    if before.status == to {
+        return Ok(());
+    }
+    match (before.status, to) {
+        (_, StayStatus::CheckedOut) => {
+            loyalty::earn_for_stay(conn, who, &before.id, &before.customer_id, &before.property_id)?;
+        }
+        (StayStatus::CheckedOut, StayStatus::Cancelled) => {
+            loyalty::reverse_for_stay(conn, who, &before.id)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Upserts one stay in the caller's transaction; `true` when created.
 fn upsert_stay_in_tx(conn: &mut DbConnection, who: &Principal, input: &StayInput) -> Result<(Stay, bool), ApiError> {
     let currency = property_currency(conn, who, &input.property_id)?;
@@ -471,6 +489,7 @@ fn upsert_stay_in_tx(conn: &mut DbConnection, who: &Principal, input: &StayInput
                 Some(&cur.id),
                 json!({"status": {"from": cur.status.as_str(), "to": status.as_str()}}),
             )?;
+            on_status_change(conn, who, &cur, status)?;
             Ok((load_stay(conn, who, &cur.id)?, false))
         }
         None => {
@@ -502,7 +521,11 @@ fn upsert_stay_in_tx(conn: &mut DbConnection, who: &Principal, input: &StayInput
                 Some(&id),
                 json!({"property_id": input.property_id}),
             )?;
-            Ok((load_stay(conn, who, &id)?, true))
+            let stay = load_stay(conn, who, &id)?;
+            if stay.status == StayStatus::CheckedOut {
+                loyalty::earn_for_stay(conn, who, &stay.id, &stay.customer_id, &stay.property_id)?;
+            }
+            Ok((stay, true))
         }
     }
 }
@@ -750,6 +773,12 @@ pub fn upsert_spend(
             Some(&id),
             json!({"stay_id": stay_id}),
         )?;
+        // A charge that arrives after check-out earns on its own, once.
+        if let (true, Some(st)) = (created, &stay) {
+            if st.status == StayStatus::CheckedOut {
+                loyalty::earn_for_late_spend(conn, who, &id, &customer_id, &input.property_id)?;
+            }
+        }
         let row: SpendRow = spend_lines::table.find(&id).select(spend_cols()).first(conn)?;
         Ok((to_spend(row), created))
     })

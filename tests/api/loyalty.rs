@@ -1,0 +1,349 @@
+use awc::http::Method;
+use serde_json::{json, Value};
+
+use crate::support::{Auth, TestApp};
+
+/// balance = Σ entries = the account row; every balance_after follows from the one before; ≥ 0.
+fn assert_invariants(app: &TestApp, customer_id: &str) {
+    use concierge::db::schema::{ledger_entries as le, loyalty_accounts as la};
+    use diesel::prelude::*;
+    let mut conn = app.conn();
+    let rows: Vec<(String, i64, i64)> = le::table
+        .filter(le::customer_id.eq(customer_id))
+        .select((le::id, le::points, le::balance_after))
+        .order(le::id)
+        .load(&mut *conn)
+        .unwrap();
+    let mut running = 0;
+    for (id, points, after) in &rows {
+        running += points;
+        assert_eq!(running, *after, "balance_after of {id}");
+        assert!(*after >= 0);
+    }
+    let balance: i64 = la::table
+        .find(customer_id)
+        .select(la::balance)
+        .first(&mut *conn)
+        .unwrap_or(0);
+    assert_eq!(balance, running, "account balance = Σ entries");
+}
+
+struct World {
+    app: TestApp,
+    admin: String,
+    pms: String,
+    prop: String,
+    guest_id: String,
+    guest: String,
+}
+
+async fn world() -> World {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let prop = app.create_property(&admin, "SHA").await;
+    let pms = app
+        .api_key(&admin, &["stays:write", "customers:write", "loyalty:read"], &[])
+        .await;
+    // The guest registers in the app; the PMS then knows them by its own profile id.
+    let (guest_id, guest) = app.guest("wei@example.com").await;
+    let linked = app
+        .put(
+            "/api/v1/customers/external/opera/P-1",
+            &pms,
+            json!({"given_name": "Wei", "family_name": "Zhang", "email": "wei@example.com"}),
+        )
+        .await;
+    linked.expect(200);
+    assert_eq!(linked.body["outcome"], "linked");
+    World {
+        app,
+        admin,
+        pms,
+        prop,
+        guest_id,
+        guest,
+    }
+}
+
+impl World {
+    async fn push(&self, path: &str, body: Value, key: &str) -> crate::support::Resp {
+        self.app
+            .send(
+                Method::POST,
+                path,
+                Auth::Bearer(&self.pms),
+                Some(body),
+                &[("idempotency-key", key)],
+            )
+            .await
+    }
+    async fn stay(&self, cn: &str, status: &str) -> String {
+        let r = self
+            .push(
+                "/api/v1/stays",
+                json!({"property_id": self.prop, "confirmation_number": cn, "customer_ref": {"system": "opera", "external_id": "P-1"},
+                       "check_in": "2026-11-01", "check_out": "2026-11-04", "status": status}),
+                &format!("stay-{cn}-{status}"),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.raw);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+    async fn spend(&self, cn: &str, line: &str, outlet: &str, amount: &str) {
+        self.push(
+            "/api/v1/spend",
+            json!({"property_id": self.prop, "external_id": line, "confirmation_number": cn, "outlet": outlet,
+                   "amount": {"amount": amount, "currency": "CNY"}, "spent_on": "2026-11-02"}),
+            &format!("spend-{line}"),
+        )
+        .await
+        .expect(201);
+    }
+    async fn adjust(&self, token: &str, points: i64, key: &str) -> crate::support::Resp {
+        self.app
+            .send(
+                Method::POST,
+                &format!("/api/v1/customers/{}/loyalty/adjustments", self.guest_id),
+                Auth::Bearer(token),
+                Some(json!({"points": points, "reason": "test adjustment"})),
+                &[("idempotency-key", key)],
+            )
+            .await
+    }
+}
+
+#[actix_rt::test]
+async fn check_out_earns_once_and_cancellation_reverses() {
+    let w = world().await;
+    let me = w.app.get("/api/v1/me/loyalty", &w.guest).await;
+    me.expect(200);
+    assert_eq!(me.body["enrolled"], true, "app registrations are enrolled at once");
+    assert_eq!(me.body["balance"], 0);
+
+    let stay = w.stay("CNF-1", "in_house").await;
+    w.spend("CNF-1", "L1", "room", "3840.00").await;
+    w.spend("CNF-1", "L2", "food_beverage", "388.50").await;
+    w.spend("CNF-1", "L3", "other", "999.00").await; // weight 0: does not qualify
+    assert_eq!(
+        w.app.get("/api/v1/me/loyalty", &w.guest).await.body["balance"],
+        0,
+        "nothing before check-out"
+    );
+
+    w.app
+        .patch(
+            &format!("/api/v1/stays/{stay}"),
+            &w.pms,
+            json!({"status": "checked_out"}),
+        )
+        .await
+        .expect(200);
+    let s = w.app.get("/api/v1/me/loyalty", &w.guest).await;
+    assert_eq!(s.body["balance"], 4228);
+    assert_eq!(s.body["tier"], "regular");
+    assert_eq!(s.body["qualifying_points_12m"], 4228);
+    assert_eq!(s.body["next_tier"], "silver");
+    assert_eq!(s.body["points_to_next_tier"], 772);
+    assert_eq!(s.body["expiring_in_90_days"], 0);
+    // Re-pushing the checked-out stay does not earn twice.
+    w.stay("CNF-1", "checked_out").await;
+    w.app
+        .patch(
+            &format!("/api/v1/stays/{stay}"),
+            &w.pms,
+            json!({"status": "checked_out"}),
+        )
+        .await
+        .expect(200);
+    let entries = w.app.get("/api/v1/me/loyalty/entries", &w.guest).await;
+    let data = entries.body["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1);
+    assert_eq!(data[0]["kind"], "earn");
+    assert_eq!(data[0]["points"], 4228);
+    assert_eq!(data[0]["source_kind"], "stay");
+    assert!(
+        data[0]["expires_at"].as_str().unwrap().starts_with("2028-"),
+        "lots expire after 24 months"
+    );
+    // A late bar charge earns on its own.
+    w.spend("CNF-1", "L4", "food_beverage", "100.00").await;
+    assert_eq!(w.app.get("/api/v1/me/loyalty", &w.guest).await.body["balance"], 4328);
+    assert_invariants(&w.app, &w.guest_id);
+
+    // The stay is voided: every point it earned comes back out.
+    w.app
+        .patch(&format!("/api/v1/stays/{stay}"), &w.pms, json!({"status": "cancelled"}))
+        .await
+        .expect(200);
+    let s = w
+        .app
+        .get(&format!("/api/v1/customers/{}/loyalty", w.guest_id), &w.pms)
+        .await;
+    assert_eq!(s.body["balance"], 0);
+    let entries = w
+        .app
+        .get(&format!("/api/v1/customers/{}/loyalty/entries", w.guest_id), &w.admin)
+        .await;
+    let data = entries.body["data"].as_array().unwrap();
+    assert_eq!(data.len(), 4);
+    let reversals: Vec<&Value> = data.iter().filter(|e| e["kind"] == "reverse").collect();
+    assert_eq!(reversals.len(), 2);
+    for r in reversals {
+        let original = r["reverses_id"].as_str().unwrap();
+        assert_eq!(
+            r["lots"][0]["lot_id"], original,
+            "a reversal consumes the lot it reverses"
+        );
+        assert_eq!(r["lots"][0]["points"].as_i64().unwrap(), -r["points"].as_i64().unwrap());
+    }
+    assert_invariants(&w.app, &w.guest_id);
+}
+
+#[actix_rt::test]
+async fn reaching_a_threshold_upgrades_at_once_and_multiplies_later_earnings() {
+    let w = world().await;
+    let a = w.stay("CNF-A", "in_house").await;
+    w.spend("CNF-A", "A1", "room", "5000.00").await;
+    w.app
+        .patch(&format!("/api/v1/stays/{a}"), &w.pms, json!({"status": "checked_out"}))
+        .await
+        .expect(200);
+    let s = w.app.get("/api/v1/me/loyalty", &w.guest).await;
+    assert_eq!(s.body["tier"], "silver");
+    assert_eq!(s.body["next_tier"], "gold");
+    assert_eq!(s.body["points_to_next_tier"], 15000);
+    let b = w.stay("CNF-B", "in_house").await;
+    w.spend("CNF-B", "B1", "room", "1000.00").await;
+    w.app
+        .patch(&format!("/api/v1/stays/{b}"), &w.pms, json!({"status": "checked_out"}))
+        .await
+        .expect(200);
+    let s = w.app.get("/api/v1/me/loyalty", &w.guest).await;
+    assert_eq!(s.body["balance"], 5000 + 1250, "silver earns ×1.25");
+    assert_invariants(&w.app, &w.guest_id);
+}
+
+#[actix_rt::test]
+async fn adjustments_are_idempotent_authorised_and_never_overdraw() {
+    let w = world().await;
+    let (_, manager) = w.app.staff_token(&w.admin, "manager", &[]).await;
+    let (_, agent) = w.app.staff_token(&w.admin, "agent", &[]).await;
+    let first = w.adjust(&manager, 500, "adj-1").await;
+    first.expect(201);
+    assert_eq!(first.body["kind"], "adjust");
+    assert_eq!(first.body["balance_after"], 500);
+    // The same key again: the same entry, no second posting.
+    let again = w.adjust(&manager, 500, "adj-1").await;
+    assert_eq!(again.body["id"], first.body["id"]);
+    // The same key for another posting: refused.
+    w.adjust(&manager, 700, "adj-1").await.problem(422);
+    w.adjust(&agent, 100, "adj-2").await.problem(403);
+    w.adjust(&w.guest, 100000, "adj-3").await.problem(403);
+    w.adjust(&manager, -501, "adj-4").await.problem(409);
+    let no_key = w
+        .app
+        .post(
+            &format!("/api/v1/customers/{}/loyalty/adjustments", w.guest_id),
+            &manager,
+            json!({"points": 1, "reason": "x"}),
+        )
+        .await;
+    no_key.problem(428);
+    w.adjust(&manager, 0, "adj-5").await.problem(422);
+    assert_eq!(w.app.get("/api/v1/me/loyalty", &w.guest).await.body["balance"], 500);
+    // A second lot, then a deduction that spans both: the older-expiring lot goes first.
+    let second = w.adjust(&manager, 300, "adj-6").await;
+    let take = w.adjust(&manager, -600, "adj-7").await;
+    take.expect(201);
+    let lots = take.body["lots"].as_array().unwrap();
+    assert_eq!(lots.len(), 2);
+    assert_eq!(lots[0]["lot_id"], first.body["id"]);
+    assert_eq!(lots[0]["points"], 500);
+    assert_eq!(lots[1]["lot_id"], second.body["id"]);
+    assert_eq!(lots[1]["points"], 100);
+    assert_eq!(take.body["balance_after"], 200);
+    assert_invariants(&w.app, &w.guest_id);
+    // Adjustments are audited.
+    let log = w
+        .app
+        .get(
+            &format!("/api/v1/audit-log?target_id={}&action=loyalty.adjusted", w.guest_id),
+            &w.admin,
+        )
+        .await;
+    assert_eq!(log.body["data"].as_array().unwrap().len(), 3);
+}
+
+#[actix_rt::test]
+async fn the_ledger_is_append_only_in_the_database() {
+    let w = world().await;
+    let (_, manager) = w.app.staff_token(&w.admin, "manager", &[]).await;
+    w.adjust(&manager, 100, "k").await.expect(201);
+    use diesel::connection::SimpleConnection;
+    let mut conn = w.app.conn();
+    assert!(conn
+        .batch_execute("UPDATE ledger_entries SET points = 1000000")
+        .is_err());
+    assert!(conn.batch_execute("DELETE FROM ledger_entries").is_err());
+    assert!(
+        conn.batch_execute("UPDATE loyalty_accounts SET balance = -1").is_err(),
+        "balance ≥ 0 is a CHECK"
+    );
+    drop(conn);
+    assert_eq!(w.app.get("/api/v1/me/loyalty", &w.guest).await.body["balance"], 100);
+    assert_invariants(&w.app, &w.guest_id);
+}
+
+#[actix_rt::test]
+async fn loyalty_access_rules() {
+    let w = world().await;
+    let (other_id, other) = w.app.guest("other@example.com").await;
+    let (_, analyst) = w.app.staff_token(&w.admin, "analyst", &[]).await;
+    let (_, agent) = w.app.staff_token(&w.admin, "agent", &[]).await;
+    let path = format!("/api/v1/customers/{}/loyalty", w.guest_id);
+    w.app.get(&path, &other).await.problem(404);
+    w.app
+        .get(&format!("/api/v1/customers/{other_id}/loyalty"), &other)
+        .await
+        .expect(200);
+    w.app.get(&path, &analyst).await.problem(403);
+    w.app.get(&path, &agent).await.expect(200);
+    w.app.get(&path, &w.pms).await.expect(200);
+    let reader = w.app.api_key(&w.admin, &["customers:read"], &[]).await;
+    w.app.get(&path, &reader).await.problem(403);
+    w.app.get("/api/v1/me/loyalty", &agent).await.problem(403);
+    // A guest cannot give themself points through any door.
+    w.app
+        .patch("/api/v1/me", &w.guest, json!({"points": 1000}))
+        .await
+        .problem(422);
+    w.adjust(&w.guest, 1000, "self").await.problem(403);
+    // Staff-created guests enrol on request.
+    let c = w
+        .app
+        .create_customer(&w.admin, json!({"given_name": "Walk", "family_name": "In"}))
+        .await;
+    let cid = c["id"].as_str().unwrap();
+    assert_eq!(
+        w.app
+            .get(&format!("/api/v1/customers/{cid}/loyalty"), &agent)
+            .await
+            .body["enrolled"],
+        false
+    );
+    w.app
+        .post(&format!("/api/v1/customers/{cid}/loyalty/enrolment"), &agent, json!({}))
+        .await
+        .expect(201);
+    w.app
+        .post(&format!("/api/v1/customers/{cid}/loyalty/enrolment"), &agent, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(
+        w.app
+            .get(&format!("/api/v1/customers/{cid}/loyalty"), &agent)
+            .await
+            .body["enrolled"],
+        true
+    );
+}
