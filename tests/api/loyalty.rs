@@ -347,3 +347,58 @@ async fn loyalty_access_rules() {
         true
     );
 }
+
+#[actix_rt::test]
+async fn concurrent_postings_keep_the_invariants() {
+    let w = world().await;
+    let (_, manager) = w.app.staff_token(&w.admin, "manager", &[]).await;
+    w.adjust(&manager, 1000, "seed").await.expect(201);
+    // 48 requests at once: 16 credits of 100, 24 debits of 150 (more than can all succeed), and
+    // 8 repeats of credit keys. Some debits must fail with 409; none may 500 or overdraw.
+    let mut calls = Vec::new();
+    for i in 0..16 {
+        calls.push((100, format!("credit-{i}")));
+    }
+    for i in 0..24 {
+        calls.push((-150, format!("debit-{i}")));
+    }
+    for i in 0..8 {
+        calls.push((100, format!("credit-{i}")));
+    }
+    let futures = calls.iter().map(|(points, key)| w.adjust(&manager, *points, key));
+    let results = futures_util::future::join_all(futures).await;
+    let mut statuses: std::collections::BTreeMap<u16, usize> = Default::default();
+    for r in &results {
+        *statuses.entry(r.status.as_u16()).or_default() += 1;
+        assert!(r.status.as_u16() < 500, "server error: {}", r.raw);
+        assert!(
+            [201, 409].contains(&r.status.as_u16()),
+            "unexpected {}: {}",
+            r.status,
+            r.raw
+        );
+    }
+    assert_invariants(&w.app, &w.guest_id);
+    // Each credit key applied exactly once, whatever the repeats answered.
+    use concierge::db::schema::ledger_entries as le;
+    use diesel::prelude::*;
+    let keys: Vec<Option<String>> = le::table
+        .filter(le::customer_id.eq(&w.guest_id))
+        .select(le::idempotency_key)
+        .load(&mut *w.app.conn())
+        .unwrap();
+    let credits = keys
+        .iter()
+        .filter(|k| k.as_deref().is_some_and(|k| k.starts_with("adjust:credit-")))
+        .count();
+    assert_eq!(credits, 16, "statuses: {statuses:?}");
+    let debits = keys
+        .iter()
+        .filter(|k| k.as_deref().is_some_and(|k| k.starts_with("adjust:debit-")))
+        .count();
+    let balance = w.app.get("/api/v1/me/loyalty", &w.guest).await.body["balance"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(balance, 1000 + 16 * 100 - debits as i64 * 150);
+    assert!(debits < 24, "some debits must have been refused");
+}
