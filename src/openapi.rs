@@ -30,6 +30,7 @@ caller's properties or identity answer 404; functions a role may never call answ
         (name = "interactions", description = "Communication records with guests"),
         (name = "stays", description = "Stays and spend pushed by PMS/POS integrations"),
         (name = "loyalty", description = "Points ledger: summary, statement, adjustments, enrolment"),
+        (name = "rewards", description = "Rewards catalogue and redemption orders"),
         (name = "me", description = "The guest's own profile (customer tokens)"),
         (name = "properties", description = "Hotels and branches of the group"),
         (name = "staff", description = "Staff users and roles"),

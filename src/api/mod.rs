@@ -10,6 +10,7 @@ pub mod json;
 pub mod loyalty;
 pub mod me;
 pub mod properties;
+pub mod rewards;
 pub mod staff;
 pub mod stays;
 
@@ -65,6 +66,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(loyalty::enrol_customer)
         .service(loyalty::get_my_loyalty)
         .service(loyalty::list_my_loyalty_entries)
+        .service(rewards::list_rewards)
+        .service(rewards::create_reward)
+        .service(rewards::update_reward)
+        .service(rewards::redeem)
+        .service(rewards::list_my_redemptions)
+        .service(rewards::list_customer_redemptions)
+        .service(rewards::fulfil_redemption)
+        .service(rewards::cancel_redemption)
         .service(me::get_me)
         .service(me::update_me)
         .service(me::set_my_consent)

@@ -27,6 +27,10 @@ pub enum Perm {
     LoyaltyRead,
     /// Points adjustments and enrolment (never guests themselves).
     LoyaltyAdjust,
+    /// The rewards catalogue.
+    RewardsManage,
+    /// Fulfilling and cancelling guests' redemption orders.
+    RedemptionsManage,
 }
 
 impl Perm {
@@ -43,6 +47,8 @@ impl Perm {
             Perm::StaysWrite => &[Admin, Manager],
             Perm::LoyaltyRead => &[Admin, Manager, Agent],
             Perm::LoyaltyAdjust => &[Admin, Manager],
+            Perm::RewardsManage => &[Admin],
+            Perm::RedemptionsManage => &[Admin, Manager, Agent],
         }
     }
 
@@ -54,7 +60,7 @@ impl Perm {
             Perm::StaysRead => &[Scope::StaysWrite, Scope::CustomersRead],
             Perm::StaysWrite => &[Scope::StaysWrite],
             Perm::LoyaltyRead => &[Scope::LoyaltyRead],
-            Perm::LoyaltyAdjust => &[Scope::LoyaltyWrite],
+            Perm::LoyaltyAdjust | Perm::RedemptionsManage => &[Scope::LoyaltyWrite],
             _ => &[],
         }
     }

@@ -290,6 +290,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rewards (id) {
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        points_cost -> BigInt,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    redemptions (id) {
+        id -> Text,
+        customer_id -> Text,
+        reward_id -> Text,
+        points -> BigInt,
+        status -> Text,
+        redeem_entry_id -> Text,
+        reverse_entry_id -> Nullable<Text>,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     properties,
     staff_users,
@@ -311,4 +339,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_lot_consumptions,
     tier_changes,
     loyalty_settings,
+    rewards,
+    redemptions,
 );

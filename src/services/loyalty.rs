@@ -178,7 +178,8 @@ pub struct LedgerEntry {
     pub reverses_id: Option<String>,
     /// For positive entries (lots): when their points expire.
     pub expires_at: Option<DateTime<Utc>>,
-    /// For negative entries: the lots consumed.
+    /// The lots this entry drew on: positive points consumed (redeem, expire, reverse,
+    /// deductions); negative points given back (a cancelled redemption's refund).
     pub lots: Vec<LotUse>,
     pub created_at: DateTime<Utc>,
 }
@@ -221,7 +222,7 @@ pub struct AdjustmentRequest {
     pub reason: String,
 }
 
-type EntryRow = (
+pub type EntryRow = (
     String,
     String,
     i64,
@@ -328,6 +329,10 @@ pub struct Posting<'a> {
     pub idempotency_key: Option<String>,
     pub reverses_id: Option<String>,
     pub consume: Consume,
+    /// For refunds: give the points back to these lots (`(lot id, points)`) instead of opening
+    /// a new lot, so they keep their expiry and their origin (a later reversal of the lot
+    /// reaches them).
+    pub restores: Option<Vec<(String, i64)>>,
 }
 
 /// Remaining points of the account's lots: `(lot id, expires_at, remaining)`.
@@ -433,7 +438,14 @@ pub fn post(
         });
     }
     let id = new_id();
-    let expires_at = (p.points > 0).then(|| {
+    if let Some(restores) = &p.restores {
+        if restores.iter().map(|r| r.1).sum::<i64>() != p.points || p.points < 0 {
+            return Err(ApiError::internal("restored lots do not add up to the refund"));
+        }
+        // Recorded as negative consumption of each lot.
+        plan = restores.iter().map(|(lot, pts)| (lot.clone(), -pts)).collect();
+    }
+    let expires_at = (p.points > 0 && p.restores.is_none()).then(|| {
         ts.checked_add_months(Months::new(rules.expiry_months))
             .unwrap_or(ts + Duration::days(730))
     });
@@ -477,7 +489,7 @@ pub fn post(
     Ok((to_entry(row, lots), false))
 }
 
-fn lot_uses(conn: &mut DbConnection, entry_ids: &[String]) -> Result<HashMap<String, Vec<LotUse>>, ApiError> {
+pub fn lot_uses(conn: &mut DbConnection, entry_ids: &[String]) -> Result<HashMap<String, Vec<LotUse>>, ApiError> {
     let mut out: HashMap<String, Vec<LotUse>> = HashMap::new();
     if entry_ids.is_empty() {
         return Ok(out);
@@ -570,6 +582,7 @@ pub fn earn_for_stay(
             idempotency_key: Some(format!("earn:stay:{stay_id}")),
             reverses_id: None,
             consume: Consume::Fifo,
+            restores: None,
         },
     )?;
     if !replayed {
@@ -621,6 +634,7 @@ pub fn earn_for_late_spend(
             idempotency_key: Some(format!("earn:spend:{line_id}")),
             reverses_id: None,
             consume: Consume::Fifo,
+            restores: None,
         },
     )?;
     if !replayed {
@@ -679,6 +693,7 @@ pub fn reverse_for_stay(conn: &mut DbConnection, who: &Principal, stay_id: &str)
                 idempotency_key: Some(format!("reverse:{earn_id}")),
                 reverses_id: Some(earn_id.clone()),
                 consume: Consume::Lot(earn_id),
+                restores: None,
             },
         )?;
         if !replayed {
@@ -751,6 +766,7 @@ pub fn adjust(
                 idempotency_key: idempotency_key.map(|k| format!("adjust:{k}")),
                 reverses_id: None,
                 consume: Consume::Fifo,
+                restores: None,
             },
         )?;
         if !replayed {

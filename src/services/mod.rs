@@ -12,6 +12,7 @@ pub mod loyalty;
 pub mod money;
 pub mod pagination;
 pub mod properties;
+pub mod rewards;
 pub mod seed;
 pub mod staff;
 pub mod stays;

@@ -32,10 +32,12 @@ CREATE INDEX ledger_entries_customer_idx ON ledger_entries (customer_id, id);
 CREATE INDEX ledger_entries_source_idx ON ledger_entries (source_kind, source_id);
 CREATE INDEX ledger_entries_lots_idx ON ledger_entries (customer_id, expires_at) WHERE expires_at IS NOT NULL;
 
+-- Positive points: the entry consumed them from the lot; negative: the entry (a refund) gave
+-- them back to the lot, which keeps its own expiry.
 CREATE TABLE ledger_lot_consumptions (
     entry_id TEXT NOT NULL REFERENCES ledger_entries (id),
     lot_id TEXT NOT NULL REFERENCES ledger_entries (id),
-    points BIGINT NOT NULL CHECK (points > 0),
+    points BIGINT NOT NULL CHECK (points <> 0),
     PRIMARY KEY (entry_id, lot_id)
 );
 CREATE INDEX ledger_lot_consumptions_lot_idx ON ledger_lot_consumptions (lot_id);
