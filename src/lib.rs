@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod idempotency;
+pub mod jobs;
 pub mod middleware;
 pub mod openapi;
 pub mod services;

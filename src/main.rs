@@ -11,11 +11,13 @@ const USAGE: &str = "usage: concierge [serve|migrate|seed-demo|openapi]
   serve       run the HTTP API (default); migrates the database first
   migrate     apply pending database migrations and exit
   seed-demo   load a demo hotel group (properties, staff of each role, guests)
+  run-jobs    run the background jobs once (points expiry, yearly tier review)
   openapi     print the OpenAPI document
 
 environment: DATABASE_URL (default sqlite://./data/concierge.db), CONCIERGE_BIND
 (default 127.0.0.1:8080), CONCIERGE_JWT_SECRET, CONCIERGE_ENCRYPTION_KEY,
-CONCIERGE_ADMIN_EMAIL, CONCIERGE_ADMIN_PASSWORD, CONCIERGE_POOL_SIZE, RUST_LOG";
+CONCIERGE_ADMIN_EMAIL, CONCIERGE_ADMIN_PASSWORD, CONCIERGE_POOL_SIZE,
+CONCIERGE_JOBS_INTERVAL_SECS (default 300, 0 = off), RUST_LOG";
 
 fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
         "serve" => serve(),
         "migrate" => migrate().map(|n| println!("applied {n} migration(s)")),
         "seed-demo" => seed_demo(),
+        "run-jobs" => run_jobs(),
         "openapi" => {
             let spec = concierge::openapi_spec();
             match serde_json::to_string_pretty(&spec) {
@@ -75,6 +78,13 @@ fn seed_demo() -> Result<(), String> {
     Ok(())
 }
 
+fn run_jobs() -> Result<(), String> {
+    let (_, pool) = prepare()?;
+    let report = concierge::jobs::run_once(&pool, chrono::Utc::now().naive_utc()).map_err(|e| e.to_string())?;
+    println!("{report}");
+    Ok(())
+}
+
 fn serve() -> Result<(), String> {
     let (config, pool) = prepare()?;
     {
@@ -93,6 +103,11 @@ fn serve() -> Result<(), String> {
         "concierge on http://{bind} ({}); Swagger UI at http://{bind}/docs/",
         config.database.describe()
     );
+    let interval = std::env::var("CONCIERGE_JOBS_INTERVAL_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    concierge::jobs::spawn(pool.clone(), interval);
     let state = AppState::new(config, pool);
     actix_web::rt::System::new().block_on(async move {
         HttpServer::new(move || build_app(state.clone()))

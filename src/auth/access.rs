@@ -112,6 +112,7 @@ impl Principal {
             Actor::Staff(s) => perm.roles().contains(&s.role),
             Actor::ApiKey(k) => perm.any_key() || perm.scopes().iter().any(|sc| k.scopes.contains(sc)),
             Actor::Customer { .. } => false,
+            Actor::System(_) => true,
         };
         if ok {
             Ok(())
@@ -129,6 +130,7 @@ impl Principal {
                     ),
                 },
                 Actor::Customer { .. } => "guests may not call this endpoint".into(),
+                Actor::System(_) => "not allowed".into(),
                 Actor::Staff(s) => format!("the `{}` role may not call this endpoint", s.role.as_str()),
             }))
         }
@@ -151,7 +153,7 @@ impl Principal {
                 Role::Agent => PersonalView::Masked,
                 Role::Analyst => PersonalView::Hidden,
             },
-            Actor::Customer { .. } => PersonalView::Full,
+            Actor::Customer { .. } | Actor::System(_) => PersonalView::Full,
             Actor::ApiKey(_) => PersonalView::Contact,
         }
     }

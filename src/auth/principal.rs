@@ -106,8 +106,12 @@ pub struct KeyActor {
 #[derive(Debug, Clone)]
 pub enum Actor {
     Staff(StaffActor),
-    Customer { customer_id: String },
+    Customer {
+        customer_id: String,
+    },
     ApiKey(KeyActor),
+    /// Background jobs and CLI tools (never an HTTP caller).
+    System(String),
 }
 
 /// The authenticated caller plus where the call came from (for the audit log).
@@ -119,11 +123,21 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// A job or tool acting on its own (`name` is recorded as the actor id).
+    pub fn system(name: &str) -> Principal {
+        Principal {
+            actor: Actor::System(format!("system:{name}")),
+            ip: None,
+            request_id: None,
+        }
+    }
+
     pub fn actor_kind(&self) -> &'static str {
         match &self.actor {
             Actor::Staff(_) => "staff",
             Actor::Customer { .. } => "customer",
             Actor::ApiKey(_) => "api_key",
+            Actor::System(_) => "system",
         }
     }
 
@@ -132,6 +146,7 @@ impl Principal {
             Actor::Staff(s) => &s.id,
             Actor::Customer { customer_id } => customer_id,
             Actor::ApiKey(k) => &k.id,
+            Actor::System(name) => name,
         }
     }
 
@@ -148,6 +163,7 @@ impl Principal {
             Actor::Staff(s) => &s.property_ids,
             Actor::ApiKey(k) => &k.property_ids,
             Actor::Customer { .. } => return false,
+            Actor::System(_) => return true,
         };
         ids.is_empty() || ids.iter().any(|p| p == property_id)
     }
@@ -158,6 +174,7 @@ impl Principal {
             Actor::Staff(s) => &s.property_ids,
             Actor::ApiKey(k) => &k.property_ids,
             Actor::Customer { .. } => return Some(&[]),
+            Actor::System(_) => return None,
         };
         if ids.is_empty() {
             None

@@ -238,6 +238,7 @@ diesel::table! {
         balance -> BigInt,
         tier -> Text,
         tier_since -> Timestamp,
+        tier_review_due_at -> Timestamp,
         enrolled_at -> Timestamp,
         updated_at -> Timestamp,
     }
@@ -318,6 +319,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ledger_lot_closures (lot_id) {
+        lot_id -> Text,
+        closed_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     properties,
     staff_users,
@@ -341,4 +349,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     loyalty_settings,
     rewards,
     redemptions,
+    ledger_lot_closures,
 );

@@ -457,7 +457,7 @@ fn add_refs(conn: &mut DbConnection, id: &str, refs: &[ExternalRef]) -> Result<(
 fn default_source(who: &Principal) -> ConsentSource {
     match who.actor {
         Actor::Staff(_) => ConsentSource::FrontDesk,
-        Actor::ApiKey(_) => ConsentSource::Integration,
+        Actor::ApiKey(_) | Actor::System(_) => ConsentSource::Integration,
         Actor::Customer { .. } => ConsentSource::App,
     }
 }

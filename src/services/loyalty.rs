@@ -303,6 +303,7 @@ pub fn ensure_account(conn: &mut DbConnection, customer_id: &str) -> Result<bool
             la::balance.eq(0i64),
             la::tier.eq(Tier::Regular.as_str()),
             la::tier_since.eq(ts),
+            la::tier_review_due_at.eq(ts + Duration::days(365)),
             la::enrolled_at.eq(ts),
             la::updated_at.eq(ts),
         ))
@@ -506,11 +507,17 @@ pub fn lot_uses(conn: &mut DbConnection, entry_ids: &[String]) -> Result<HashMap
 }
 
 fn qualifying_12m(conn: &mut DbConnection, customer_id: &str) -> Result<i64, ApiError> {
-    let since = now() - Duration::days(365);
+    qualifying_12m_as_of(conn, customer_id, now())
+}
+
+/// Qualifying points in the 12 months before `as_of`.
+fn qualifying_12m_as_of(conn: &mut DbConnection, customer_id: &str, as_of: NaiveDateTime) -> Result<i64, ApiError> {
+    let since = as_of - Duration::days(365);
     let pts: Vec<i64> = le::table
         .filter(le::customer_id.eq(customer_id))
         .filter(le::qualifying.eq(true))
         .filter(le::created_at.gt(since))
+        .filter(le::created_at.le(as_of))
         .select(le::points)
         .load(conn)?;
     Ok(pts.into_iter().sum())
@@ -528,7 +535,11 @@ fn upgrade_if_due(conn: &mut DbConnection, rules: &Rules, customer_id: &str) -> 
     }
     let ts = now();
     diesel::update(la::table.find(customer_id))
-        .set((la::tier.eq(reached.as_str()), la::tier_since.eq(ts)))
+        .set((
+            la::tier.eq(reached.as_str()),
+            la::tier_since.eq(ts),
+            la::tier_review_due_at.eq(ts + Duration::days(365)),
+        ))
         .execute(conn)?;
     diesel::insert_into(tier_changes::table)
         .values((
@@ -876,6 +887,142 @@ pub fn entries(
             .collect();
         Ok(LedgerPage { data, next_cursor })
     })
+}
+
+/// Expiry job: every lot whose expiry is at or before `as_of` gives up what it still holds
+/// (an `expire` entry naming the lot), then is closed so no later run looks at it again.
+/// Each lot is settled in its own transaction under its account's lock, with the idempotency
+/// key `expire:<lot>`: several instances may run this at once. Returns (lots settled, entries
+/// posted).
+pub fn expire_due(conn: &mut DbConnection, as_of: NaiveDateTime, batch: i64) -> Result<(usize, usize), ApiError> {
+    use crate::db::schema::ledger_lot_closures as cl;
+    let who = Principal::system("expiry");
+    let due: Vec<(String, String, Option<NaiveDateTime>)> = le::table
+        .filter(le::expires_at.le(as_of))
+        .filter(le::points.gt(0))
+        .filter(le::id.ne_all(cl::table.select(cl::lot_id)))
+        .select((le::id, le::customer_id, le::expires_at))
+        .order(le::expires_at)
+        .limit(batch)
+        .load(conn)?;
+    let settled = due.len();
+    let mut posted = 0;
+    for (lot_id, customer_id, expires_at) in due {
+        posted += write_tx(conn, |conn| {
+            // Lock the account first: the lot's remainder cannot move under us.
+            diesel::update(la::table.find(&customer_id))
+                .set(la::updated_at.eq(la::updated_at))
+                .execute(conn)?;
+            let closed: i64 = cl::table.find(&lot_id).count().get_result(conn)?;
+            if closed > 0 {
+                return Ok(0);
+            }
+            let remaining = lots_remaining(conn, &customer_id)?
+                .into_iter()
+                .find(|l| l.0 == lot_id)
+                .map(|l| l.2)
+                .unwrap_or(0);
+            let mut n = 0;
+            if remaining > 0 {
+                let rules = Rules::load(conn)?;
+                post(
+                    conn,
+                    &who,
+                    &rules,
+                    Posting {
+                        customer_id: &customer_id,
+                        kind: EntryKind::Expire,
+                        points: -remaining,
+                        qualifying: false,
+                        reason: format!(
+                            "points expired on {}",
+                            expires_at.map(|e| e.date().to_string()).unwrap_or_default()
+                        ),
+                        source: Some(("expiry", lot_id.clone())),
+                        property_id: None,
+                        idempotency_key: Some(format!("expire:{lot_id}")),
+                        reverses_id: None,
+                        consume: Consume::Lot(lot_id.clone()),
+                        restores: None,
+                    },
+                )?;
+                n = 1;
+            }
+            diesel::insert_into(cl::table)
+                .values((cl::lot_id.eq(&lot_id), cl::closed_at.eq(now())))
+                .execute(conn)?;
+            Ok(n)
+        })?;
+    }
+    Ok((settled, posted))
+}
+
+/// Yearly tier review: accounts whose review date has come keep the tier their qualifying
+/// points of the last 12 months reach, which may be lower (downgrades happen only here).
+/// Returns (reviewed, downgraded).
+pub fn review_tiers(conn: &mut DbConnection, as_of: NaiveDateTime, batch: i64) -> Result<(usize, usize), ApiError> {
+    let due: Vec<String> = la::table
+        .filter(la::tier_review_due_at.le(as_of))
+        .select(la::customer_id)
+        .order(la::tier_review_due_at)
+        .limit(batch)
+        .load(conn)?;
+    let (mut reviewed, mut downgraded) = (0, 0);
+    for customer_id in due {
+        let changed = write_tx(conn, |conn| {
+            let row: Option<(String, NaiveDateTime)> = la::table
+                .find(&customer_id)
+                .filter(la::tier_review_due_at.le(as_of))
+                .select((la::tier, la::tier_review_due_at))
+                .first(conn)
+                .optional()?;
+            // Another instance reviewed it meanwhile.
+            let Some((tier, due_at)) = row else { return Ok(None) };
+            let rules = Rules::load(conn)?;
+            let current = Tier::parse(&tier).unwrap_or(Tier::Regular);
+            let q = qualifying_12m_as_of(conn, &customer_id, as_of)?;
+            let reached = rules.tier_for(q);
+            let next_due = due_at + Duration::days(365);
+            let next_due = if next_due <= as_of {
+                as_of + Duration::days(365)
+            } else {
+                next_due
+            };
+            let ts = now();
+            if reached < current {
+                diesel::update(la::table.find(&customer_id))
+                    .set((
+                        la::tier.eq(reached.as_str()),
+                        la::tier_since.eq(ts),
+                        la::tier_review_due_at.eq(next_due),
+                    ))
+                    .execute(conn)?;
+                diesel::insert_into(tier_changes::table)
+                    .values((
+                        tier_changes::id.eq(new_id()),
+                        tier_changes::customer_id.eq(&customer_id),
+                        tier_changes::from_tier.eq(current.as_str()),
+                        tier_changes::to_tier.eq(reached.as_str()),
+                        tier_changes::reason.eq(format!("yearly review: {q} qualifying points in 12 months")),
+                        tier_changes::created_at.eq(ts),
+                    ))
+                    .execute(conn)?;
+                Ok(Some(true))
+            } else {
+                diesel::update(la::table.find(&customer_id))
+                    .set(la::tier_review_due_at.eq(next_due))
+                    .execute(conn)?;
+                Ok(Some(false))
+            }
+        })?;
+        if let Some(down) = changed {
+            reviewed += 1;
+            if down {
+                downgraded += 1;
+            }
+        }
+    }
+    Ok((reviewed, downgraded))
 }
 
 #[cfg(test)]

@@ -5,8 +5,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 
 use crate::auth::passwords::hash_password;
-use crate::auth::principal::StaffActor;
-use crate::auth::{Actor, Principal, Role};
+use crate::auth::{Principal, Role};
 use crate::crypto::Cipher;
 use crate::db::schema::{customer_accounts, properties as props_t, stays};
 use crate::db::{write_tx, DbConnection};
@@ -33,15 +32,7 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
     if exists > 0 {
         return Ok("demo data already loaded; nothing changed".into());
     }
-    let system = Principal {
-        actor: Actor::Staff(StaffActor {
-            id: "system:seed".into(),
-            role: Role::Admin,
-            property_ids: vec![],
-        }),
-        ip: None,
-        request_id: None,
-    };
+    let system = Principal::system("seed");
     let mut out = String::from("Demo group loaded.\n\nProperties:\n");
     let sha = properties::create(
         conn,

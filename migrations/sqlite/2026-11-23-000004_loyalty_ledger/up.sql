@@ -5,6 +5,7 @@ CREATE TABLE loyalty_accounts (
     balance BIGINT NOT NULL CHECK (balance >= 0),
     tier TEXT NOT NULL,
     tier_since TIMESTAMP NOT NULL,
+    tier_review_due_at TIMESTAMP NOT NULL,
     enrolled_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );
@@ -41,6 +42,13 @@ CREATE TABLE ledger_lot_consumptions (
     PRIMARY KEY (entry_id, lot_id)
 );
 CREATE INDEX ledger_lot_consumptions_lot_idx ON ledger_lot_consumptions (lot_id);
+CREATE INDEX loyalty_accounts_review_idx ON loyalty_accounts (tier_review_due_at);
+
+-- A lot the expiry job has settled (expired what it held, or found it empty): never looked at again.
+CREATE TABLE ledger_lot_closures (
+    lot_id TEXT PRIMARY KEY NOT NULL REFERENCES ledger_entries (id),
+    closed_at TIMESTAMP NOT NULL
+);
 
 CREATE TABLE tier_changes (
     id TEXT PRIMARY KEY NOT NULL,

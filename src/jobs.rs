@@ -1,0 +1,73 @@
+//! Background jobs: points expiry and the yearly tier review. Each is safe with several
+//! instances on one PostgreSQL (per-account locks and idempotency keys); SQLite is one instance.
+//! `serve` runs them every `CONCIERGE_JOBS_INTERVAL_SECS` (default 300, 0 = off);
+//! `concierge run-jobs` runs them once.
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+
+use crate::db::Pool;
+use crate::error::ApiError;
+use crate::services::loyalty;
+
+const BATCH: i64 = 500;
+
+#[derive(Debug, Default)]
+pub struct JobReport {
+    pub expired_entries: usize,
+    pub tiers_reviewed: usize,
+    pub tiers_downgraded: usize,
+}
+
+impl std::fmt::Display for JobReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "expired entries: {}, tiers reviewed: {}, downgraded: {}",
+            self.expired_entries, self.tiers_reviewed, self.tiers_downgraded
+        )
+    }
+}
+
+/// Runs every job until nothing is due at `as_of`.
+pub fn run_once(pool: &Pool, as_of: NaiveDateTime) -> Result<JobReport, ApiError> {
+    let mut conn = pool.get()?;
+    let mut report = JobReport::default();
+    loop {
+        let (settled, posted) = loyalty::expire_due(&mut conn, as_of, BATCH)?;
+        report.expired_entries += posted;
+        if settled < BATCH as usize {
+            break;
+        }
+    }
+    loop {
+        let (reviewed, downgraded) = loyalty::review_tiers(&mut conn, as_of, BATCH)?;
+        report.tiers_reviewed += reviewed;
+        report.tiers_downgraded += downgraded;
+        if reviewed < BATCH as usize {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+/// Starts the periodic runner on its own thread (no actix worker is blocked).
+pub fn spawn(pool: Pool, interval_secs: u64) {
+    if interval_secs == 0 {
+        log::info!("background jobs are off (CONCIERGE_JOBS_INTERVAL_SECS=0)");
+        return;
+    }
+    std::thread::Builder::new()
+        .name("concierge-jobs".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(interval_secs));
+            match run_once(&pool, chrono::Utc::now().naive_utc()) {
+                Ok(r) if r.expired_entries + r.tiers_reviewed > 0 => log::info!(target: "concierge::jobs", "{r}"),
+                Ok(_) => {}
+                Err(e) => log::warn!(target: "concierge::jobs", "job run failed: {e}"),
+            }
+        })
+        .map(|_| ())
+        .unwrap_or_else(|e| log::error!("cannot start the job runner: {e}"));
+}
