@@ -8,6 +8,7 @@ mod auth;
 mod customers;
 mod errors;
 mod idempotency;
+mod ledger_props;
 mod loyalty;
 mod openapi;
 mod stays;
