@@ -60,12 +60,7 @@ pub async fn create_loyalty_adjustment(
     id: web::Path<String>,
     body: ApiJson<AdjustmentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = req
-        .headers()
-        .get(crate::idempotency::HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .ok_or_else(|| ApiError::PreconditionRequired("ledger postings need an Idempotency-Key header".into()))?;
+    let key = super::required_idempotency_key(&req, "ledger postings")?;
     let (id, body) = (id.into_inner(), body.into_inner());
     let (entry, _) = state
         .db(move |conn| loyalty::adjust(conn, &p, &id, body, Some(key)))

@@ -80,6 +80,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(me::list_my_consent_history);
 }
 
+/// The `Idempotency-Key` of a request that must carry one (ledger postings, integration
+/// pushes): 428 without it.
+pub fn required_idempotency_key(req: &HttpRequest, what: &str) -> Result<String, ApiError> {
+    req.headers()
+        .get(crate::idempotency::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::PreconditionRequired(format!("{what} need an Idempotency-Key header")))
+}
+
 /// Strong ETag from a version number.
 pub fn etag(version: i64) -> String {
     format!("\"{version}\"")

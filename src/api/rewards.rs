@@ -72,12 +72,7 @@ pub async fn redeem(
     body: ApiJson<RedemptionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = p.require_customer()?.to_string();
-    let key = req
-        .headers()
-        .get(crate::idempotency::HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .ok_or_else(|| ApiError::PreconditionRequired("redemptions need an Idempotency-Key header".into()))?;
+    let key = super::required_idempotency_key(&req, "redemptions")?;
     let body = body.into_inner();
     let (r, _) = state.db(move |conn| rewards::redeem(conn, &p, &id, body, &key)).await?;
     Ok(HttpResponse::Created().json(r))

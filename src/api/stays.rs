@@ -11,12 +11,10 @@ use crate::services::stays::{
 };
 use crate::state::AppState;
 
-/// Integrations must make their pushes retry-safe (SPEC §10).
+/// Integrations must make their pushes retry-safe (SPEC §10); staff corrections need not.
 fn require_idempotency_key(p: &Principal, req: &HttpRequest) -> Result<(), ApiError> {
-    if matches!(p.actor, Actor::ApiKey(_)) && !req.headers().contains_key(crate::idempotency::HEADER) {
-        return Err(ApiError::PreconditionRequired(
-            "integration pushes need an Idempotency-Key header".into(),
-        ));
+    if matches!(p.actor, Actor::ApiKey(_)) {
+        super::required_idempotency_key(req, "integration pushes")?;
     }
     Ok(())
 }

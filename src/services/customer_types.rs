@@ -5,24 +5,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-/// A `snake_case` string enum with `as_str`/`parse`.
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        // `rename_all` (not a per-variant `rename = $s`): utoipa cannot read a rename whose
-        // value is a macro fragment, and the spec would then show `WalkIn` for `walk_in`.
-        // Every `$s` is the snake_case of its variant (checked by a test).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $s),+ } }
-            pub fn parse(s: &str) -> Option<Self> { match s { $($s => Some($name::$variant),)+ _ => None } }
-        }
-    };
-}
-
 string_enum!(Gender { Female => "female", Male => "male", NonBinary => "non_binary", Undisclosed => "undisclosed" });
 string_enum!(
     /// How the guest prefers to be contacted.

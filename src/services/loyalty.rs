@@ -31,18 +31,6 @@ use crate::services::fields::Checks;
 use crate::services::money::minor_digits;
 use crate::services::pagination::{self, Order, PageParams};
 
-macro_rules! string_enum {
-    ($name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-        impl $name {
-            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $s),+ } }
-            pub fn parse(s: &str) -> Option<Self> { match s { $($s => Some($name::$variant),)+ _ => None } }
-        }
-    };
-}
-
 string_enum!(Tier { Regular => "regular", Silver => "silver", Gold => "gold", Platinum => "platinum" });
 string_enum!(EntryKind { Earn => "earn", Bonus => "bonus", Redeem => "redeem", Adjust => "adjust", Expire => "expire", Reverse => "reverse", Compensation => "compensation" });
 

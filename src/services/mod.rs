@@ -1,6 +1,24 @@
 //! Use cases and business rules. No HTTP types here: each function takes a connection, the
 //! caller and typed input, and runs in one transaction.
 
+/// A `snake_case` string enum with `ALL`, `as_str` and `parse`, for columns stored as text.
+/// `rename_all` (not a per-variant `rename = $s`): utoipa cannot read a rename whose value is a
+/// macro fragment, and the spec would then show `WalkIn` for `walk_in`. Every `$s` must be the
+/// snake_case of its variant (a test checks the wire names).
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $s),+ } }
+            pub fn parse(s: &str) -> Option<Self> { match s { $($s => Some($name::$variant),)+ _ => None } }
+        }
+    };
+}
+
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

@@ -19,18 +19,6 @@ use crate::services::loyalty;
 use crate::services::money::{from_minor, to_minor, Money};
 use crate::services::pagination::{self, Order, PageParams};
 
-macro_rules! string_enum {
-    ($name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-        impl $name {
-            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $s),+ } }
-            pub fn parse(s: &str) -> Option<Self> { match s { $($s => Some($name::$variant),)+ _ => None } }
-        }
-    };
-}
-
 string_enum!(StayStatus { Reserved => "reserved", InHouse => "in_house", CheckedOut => "checked_out", Cancelled => "cancelled", NoShow => "no_show" });
 string_enum!(Outlet { Room => "room", FoodBeverage => "food_beverage", Banquet => "banquet", Spa => "spa", Fitness => "fitness", Other => "other" });
 
