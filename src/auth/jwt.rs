@@ -20,6 +20,10 @@ pub struct Claims {
     pub exp: i64,
     pub iat: i64,
     pub jti: String,
+    /// The subject's session epoch when the token was issued; a token from an older epoch is
+    /// refused (see `staff_users.session_epoch`).
+    #[serde(default)]
+    pub sep: i32,
 }
 
 pub struct JwtKeys {
@@ -47,7 +51,7 @@ impl JwtKeys {
         }
     }
 
-    pub fn issue(&self, sub: &str, role: &str, ttl_secs: i64) -> Result<String, ApiError> {
+    pub fn issue(&self, sub: &str, role: &str, epoch: i32, ttl_secs: i64) -> Result<String, ApiError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: sub.to_string(),
@@ -57,6 +61,7 @@ impl JwtKeys {
             iat: now,
             exp: now + ttl_secs,
             jti: uuid::Uuid::now_v7().to_string(),
+            sep: epoch,
         };
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(self.kid.clone());
@@ -77,7 +82,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let k = JwtKeys::new(b"0123456789abcdef0123456789abcdef");
-        let t = k.issue("u1", "admin", 60).unwrap();
+        let t = k.issue("u1", "admin", 0, 60).unwrap();
         let c = k.verify(&t).unwrap();
         assert_eq!(c.sub, "u1");
         assert_eq!(c.role, "admin");
@@ -87,7 +92,7 @@ mod tests {
     fn expired_and_foreign_tokens_fail() {
         let k = JwtKeys::new(b"0123456789abcdef0123456789abcdef");
         let other = JwtKeys::new(b"fedcba9876543210fedcba9876543210");
-        assert!(k.verify(&k.issue("u1", "admin", -60).unwrap()).is_err());
-        assert!(k.verify(&other.issue("u1", "admin", 60).unwrap()).is_err());
+        assert!(k.verify(&k.issue("u1", "admin", 0, -60).unwrap()).is_err());
+        assert!(k.verify(&other.issue("u1", "admin", 0, 60).unwrap()).is_err());
     }
 }

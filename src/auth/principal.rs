@@ -256,13 +256,14 @@ async fn resolve_jwt(state: &AppState, claims: super::jwt::Claims) -> Result<Act
             .db(move |conn| {
                 Ok(customer_accounts::table
                     .find(&sub)
-                    .select(customer_accounts::customer_id)
-                    .first::<String>(conn)
+                    .select((customer_accounts::customer_id, customer_accounts::session_epoch))
+                    .first::<(String, i32)>(conn)
                     .optional()?)
             })
             .await?;
         return match exists {
-            Some(customer_id) => Ok(Actor::Customer { customer_id }),
+            Some((_, epoch)) if epoch != claims.sep => Err(session_ended()),
+            Some((customer_id, _)) => Ok(Actor::Customer { customer_id }),
             None => Err(ApiError::Unauthorized("account no longer exists".into())),
         };
     }
@@ -270,13 +271,19 @@ async fn resolve_jwt(state: &AppState, claims: super::jwt::Claims) -> Result<Act
         .db(move |conn| {
             Ok(staff_users::table
                 .find(&sub)
-                .select((staff_users::role, staff_users::property_ids, staff_users::active))
-                .first::<(String, String, bool)>(conn)
+                .select((
+                    staff_users::role,
+                    staff_users::property_ids,
+                    staff_users::active,
+                    staff_users::session_epoch,
+                ))
+                .first::<(String, String, bool, i32)>(conn)
                 .optional()?)
         })
         .await?;
     match row {
-        Some((role, props, true)) => {
+        Some((_, _, true, epoch)) if epoch != claims.sep => Err(session_ended()),
+        Some((role, props, true, _)) => {
             let role = Role::from_str(&role).map_err(|_| ApiError::internal("bad role in db"))?;
             if role.as_str() != claims.role {
                 // The role changed since the token was issued: make the client log in again.
@@ -291,9 +298,13 @@ async fn resolve_jwt(state: &AppState, claims: super::jwt::Claims) -> Result<Act
                 property_ids,
             }))
         }
-        Some((_, _, false)) => Err(ApiError::Unauthorized("user is deactivated".into())),
+        Some((_, _, false, _)) => Err(ApiError::Unauthorized("user is deactivated".into())),
         None => Err(ApiError::Unauthorized("user no longer exists".into())),
     }
+}
+
+fn session_ended() -> ApiError {
+    ApiError::Unauthorized("this session was ended (password, role, properties or status changed); log in again".into())
 }
 
 type KeyRow = (

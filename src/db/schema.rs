@@ -23,6 +23,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        session_epoch -> Integer,
     }
 }
 
@@ -123,6 +124,7 @@ diesel::table! {
         password_hash -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        session_epoch -> Integer,
     }
 }
 

@@ -75,9 +75,10 @@ impl TokenIssuer<'_> {
         kind: &str,
         subject: &str,
         role: &str,
+        epoch: i32,
         family: Option<&str>,
     ) -> Result<TokenResponse, ApiError> {
-        let access_token = self.jwt.issue(subject, role, self.access_ttl)?;
+        let access_token = self.jwt.issue(subject, role, epoch, self.access_ttl)?;
         let refresh_token = format!("crt_{}", random_hex(32));
         let ts = now();
         diesel::insert_into(refresh_tokens::table)
@@ -111,24 +112,25 @@ pub fn staff_login(
     req: &LoginRequest,
 ) -> Result<TokenResponse, ApiError> {
     let email = parse_email(&req.email).map_err(|_| bad_credentials())?;
-    let row: Option<(String, String, String, bool)> = staff_users::table
+    let row: Option<(String, String, String, bool, i32)> = staff_users::table
         .filter(staff_users::email.eq(&email))
         .select((
             staff_users::id,
             staff_users::role,
             staff_users::password_hash,
             staff_users::active,
+            staff_users::session_epoch,
         ))
         .first(conn)
         .optional()?;
-    let Some((id, role, hash, active)) = row else {
+    let Some((id, role, hash, active, epoch)) = row else {
         burn_verification_time(&req.password);
         return Err(bad_credentials());
     };
     if !verify_password(&req.password, &hash) || !active {
         return Err(bad_credentials());
     }
-    write_tx(conn, |conn| tokens.issue(conn, "staff", &id, &role, None))
+    write_tx(conn, |conn| tokens.issue(conn, "staff", &id, &role, epoch, None))
 }
 
 pub fn customer_login(
@@ -137,19 +139,25 @@ pub fn customer_login(
     req: &LoginRequest,
 ) -> Result<TokenResponse, ApiError> {
     let email = parse_email(&req.email).map_err(|_| bad_credentials())?;
-    let row: Option<(String, String)> = customer_accounts::table
+    let row: Option<(String, String, i32)> = customer_accounts::table
         .filter(customer_accounts::email.eq(&email))
-        .select((customer_accounts::customer_id, customer_accounts::password_hash))
+        .select((
+            customer_accounts::customer_id,
+            customer_accounts::password_hash,
+            customer_accounts::session_epoch,
+        ))
         .first(conn)
         .optional()?;
-    let Some((id, hash)) = row else {
+    let Some((id, hash, epoch)) = row else {
         burn_verification_time(&req.password);
         return Err(bad_credentials());
     };
     if !verify_password(&req.password, &hash) {
         return Err(bad_credentials());
     }
-    write_tx(conn, |conn| tokens.issue(conn, "customer", &id, "customer", None))
+    write_tx(conn, |conn| {
+        tokens.issue(conn, "customer", &id, "customer", epoch, None)
+    })
 }
 
 /// Guest self-registration from the app: a new guest profile (source `app`) with login.
@@ -224,7 +232,7 @@ pub fn register(
         )?;
         // Guests who register in the app are enrolled at once (SPEC §6.2).
         crate::services::loyalty::ensure_account(conn, &customer.id)?;
-        tokens.issue(conn, "customer", &customer.id, "customer", None)
+        tokens.issue(conn, "customer", &customer.id, "customer", 0, None)
     })
 }
 
@@ -265,23 +273,31 @@ pub fn refresh(conn: &mut DbConnection, tokens: &TokenIssuer, req: &RefreshReque
         if expires_at <= ts {
             return Ok(Err("refresh token expired"));
         }
-        let role = if kind == "customer" {
-            "customer".to_string()
-        } else {
-            let r: Option<(String, bool)> = staff_users::table
+        let (role, epoch) = if kind == "customer" {
+            let e: Option<i32> = customer_accounts::table
                 .find(&subject)
-                .select((staff_users::role, staff_users::active))
+                .select(customer_accounts::session_epoch)
+                .first(conn)
+                .optional()?;
+            match e {
+                Some(e) => ("customer".to_string(), e),
+                None => return Ok(Err("account no longer exists")),
+            }
+        } else {
+            let r: Option<(String, bool, i32)> = staff_users::table
+                .find(&subject)
+                .select((staff_users::role, staff_users::active, staff_users::session_epoch))
                 .first(conn)
                 .optional()?;
             match r {
-                Some((role, true)) => role,
+                Some((role, true, e)) => (role, e),
                 _ => return Ok(Err("user is deactivated")),
             }
         };
         diesel::update(refresh_tokens::table.find(&id))
             .set(refresh_tokens::revoked_at.eq(Some(ts)))
             .execute(conn)?;
-        tokens.issue(conn, &kind, &subject, &role, Some(&family)).map(Ok)
+        tokens.issue(conn, &kind, &subject, &role, epoch, Some(&family)).map(Ok)
     })?;
     outcome.map_err(|m| ApiError::Unauthorized(m.into()))
 }

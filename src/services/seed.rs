@@ -7,13 +7,15 @@ use diesel::prelude::*;
 use crate::auth::passwords::hash_password;
 use crate::auth::{Principal, Role};
 use crate::crypto::Cipher;
-use crate::db::schema::{customer_accounts, properties as props_t, stays};
+use crate::db::schema::{customer_accounts, properties as props_t};
 use crate::db::{write_tx, DbConnection};
 use crate::error::ApiError;
-use crate::services::audit::{new_id, now};
+use crate::services::audit::now;
 use crate::services::customer_types::*;
 use crate::services::interactions::{self, InteractionCreate};
-use crate::services::{customers, properties, staff};
+use crate::services::money::from_minor;
+use crate::services::stays::{self, Outlet, SpendInput, StayInput, StayStatus};
+use crate::services::{customers, properties, rewards, staff};
 
 const GIVEN: &[&str] = &[
     "Wei", "Fang", "Min", "Jing", "Lei", "Amelie", "Louis", "Chloe", "Hugo", "Yuki", "Kenji", "Sofia", "Mateo",
@@ -186,25 +188,45 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
         if i == 0 {
             first_id = c.id.clone();
         }
-        // A past stay so "guests who stayed at" searches have answers.
-        let property = if i % 3 == 0 { &par.id } else { &sha.id };
+        // A past stay, pushed the way a PMS would: reserved, a room charge, checked out (which
+        // earns points), so searches, statements and tiers have something to show.
+        let (property, currency, nightly) = if i % 3 == 0 {
+            (&par.id, "EUR", 250i64)
+        } else {
+            (&sha.id, "CNY", 1280i64)
+        };
         let check_in = today - Duration::days(30 + (i as i64 * 11) % 300);
-        let ts = now();
-        diesel::insert_into(stays::table)
-            .values((
-                stays::id.eq(new_id()),
-                stays::customer_id.eq(&c.id),
-                stays::property_id.eq(property),
-                stays::confirmation_number.eq(format!("DEMO{:05}", i)),
-                stays::check_in.eq(check_in),
-                stays::check_out.eq(check_in + Duration::days(2 + (i as i64 % 4))),
-                stays::room_type.eq(Some("deluxe_king")),
-                stays::room_number.eq(Some(format!("{}", 1200 + i))),
-                stays::status.eq("checked_out"),
-                stays::created_at.eq(ts),
-                stays::updated_at.eq(ts),
-            ))
-            .execute(conn)?;
+        let nights = 2 + (i as i64 % 4);
+        let cn = format!("DEMO{:05}", i);
+        let stay_input = |status: StayStatus| StayInput {
+            property_id: property.clone(),
+            confirmation_number: cn.clone(),
+            customer_id: Some(c.id.clone()),
+            customer_ref: None,
+            check_in,
+            check_out: check_in + Duration::days(nights),
+            room_type: Some("deluxe_king".into()),
+            room_number: Some(format!("{}", 1200 + i)),
+            rate: Some(from_minor(nightly * 100, currency)),
+            status: Some(status),
+        };
+        stays::upsert_stay(conn, &system, stay_input(StayStatus::InHouse))?;
+        stays::upsert_spend(
+            conn,
+            &system,
+            SpendInput {
+                property_id: property.clone(),
+                external_id: format!("DEMO-ROOM-{i:05}"),
+                stay_id: None,
+                confirmation_number: Some(cn.clone()),
+                customer_id: None,
+                outlet: Outlet::Room,
+                amount: from_minor(nightly * 100 * nights, currency),
+                spent_on: check_in,
+                description: Some("room revenue".into()),
+            },
+        )?;
+        stays::upsert_stay(conn, &system, stay_input(StayStatus::CheckedOut))?;
         if i % 4 == 0 {
             interactions::create(
                 conn,
@@ -223,6 +245,24 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
                 },
             )?;
         }
+    }
+    for (code, name, cost) in [
+        ("FREE-NIGHT", "Free night (deluxe room)", 5000),
+        ("UPGRADE", "Room upgrade", 2000),
+        ("FNB-VOUCHER", "Restaurant voucher", 1000),
+        ("LATE-CHECKOUT", "Late check-out (4 pm)", 500),
+    ] {
+        rewards::create_reward(
+            conn,
+            &system,
+            rewards::RewardCreate {
+                code: code.into(),
+                name: name.into(),
+                description: None,
+                points_cost: cost,
+                active: None,
+            },
+        )?;
     }
     // The first demo guest can log in to the app.
     let hash = hash_password("demo-guest-password")?;
@@ -244,6 +284,6 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
             .execute(conn)?;
         Ok(())
     })?;
-    out += &format!("\n50 guests with preferences, consents, stays and interactions.\nGuest app login: {email} / demo-guest-password\n");
+    out += &format!("\n50 guests with preferences, consents, stays (points earned at check-out) and interactions;\n4 rewards.\nGuest app login: {email} / demo-guest-password\n");
     Ok(out)
 }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::auth::passwords::{check_password_policy, hash_password};
 use crate::auth::{Principal, Role};
-use crate::db::schema::staff_users;
+use crate::db::schema::{refresh_tokens, staff_users};
 use crate::db::{write_tx, DbConnection};
 use crate::error::ApiError;
 use crate::services::audit::{self, new_id, now};
@@ -225,6 +225,24 @@ pub fn update(conn: &mut DbConnection, who: &Principal, id: &str, input: StaffPa
                 .execute(conn)?;
         }
         let after = load(conn, id)?;
+        let sessions_ended = hash.is_some() || before.active != after.active || before.role != after.role;
+        if sessions_ended {
+            // Every session of the user ends (a property change needs no new session: the scope
+            // is read on every request): access tokens carry the epoch they were issued
+            // under, refresh tokens are revoked, so nothing from before survives a later
+            // reactivation or a role flip-flop.
+            diesel::update(staff_users::table.find(id))
+                .set(staff_users::session_epoch.eq(staff_users::session_epoch + 1))
+                .execute(conn)?;
+            diesel::update(
+                refresh_tokens::table
+                    .filter(refresh_tokens::subject_kind.eq("staff"))
+                    .filter(refresh_tokens::subject_id.eq(id))
+                    .filter(refresh_tokens::revoked_at.is_null()),
+            )
+            .set(refresh_tokens::revoked_at.eq(Some(now())))
+            .execute(conn)?;
+        }
         audit::record(
             conn,
             who,
@@ -236,6 +254,7 @@ pub fn update(conn: &mut DbConnection, who: &Principal, id: &str, input: StaffPa
                 "active": {"from": before.active, "to": after.active},
                 "property_ids_changed": before.property_ids != after.property_ids,
                 "password_changed": hash.is_some(),
+                "sessions_ended": sessions_ended,
             }),
         )?;
         Ok(after)

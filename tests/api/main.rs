@@ -3,13 +3,16 @@
 
 mod support;
 
+mod access;
 mod access_matrix;
 mod auth;
 mod customers;
 mod errors;
 mod idempotency;
+mod jwt;
 mod ledger_props;
 mod loyalty;
 mod openapi;
+mod seed;
 mod stays;
 mod tokens;
