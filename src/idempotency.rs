@@ -121,7 +121,7 @@ pub async fn idempotency(
         let (caller, key, request_hash, path) = (caller.clone(), key.clone(), request_hash.clone(), path.clone());
         let cipher = state.cipher.clone();
         state
-            .db(move |conn| claim(conn, &cipher, &caller, &key, &method, &path, &request_hash))
+            .bookkeeping(move |conn| claim(conn, &cipher, &caller, &key, &method, &path, &request_hash))
             .await
     };
     match claim {
@@ -172,7 +172,7 @@ pub async fn idempotency(
             let stored = {
                 let (cipher, bytes, caller, key) = (state.cipher.clone(), bytes.clone(), caller.clone(), key.clone());
                 state
-                    .db(move |conn| {
+                    .bookkeeping(move |conn| {
                         let enc = format!(
                             "{}:{}",
                             cipher.key_id,
@@ -290,7 +290,7 @@ fn claim(
 /// Frees the key after a failure so the client may retry.
 async fn release(state: &AppState, caller: String, key: String) {
     let r = state
-        .db(move |conn| {
+        .bookkeeping(move |conn| {
             diesel::delete(t::table.find((&caller, &key)))
                 .filter(t::status.is_null())
                 .execute(conn)?;

@@ -15,6 +15,8 @@ use crate::error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
+    /// Idempotency-Key records (`db::build_bookkeeping_pool`).
+    pub bookkeeping: Pool,
     pub backend: Backend,
     pub config: Arc<Config>,
     pub jwt: Arc<JwtKeys>,
@@ -34,6 +36,7 @@ impl AppState {
             cipher: Arc::new(Cipher::new(config.encryption_key)),
             rate_limiter: Arc::new(RateLimiter::new(per_minute, Duration::from_secs(60))),
             login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(15 * 60))),
+            bookkeeping: crate::db::build_bookkeeping_pool(&config.database, &pool),
             config: Arc::new(config),
             pool,
         }
@@ -55,7 +58,23 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        Self::run(self.pool.clone(), f).await
+    }
+
+    /// Like `db`, on the bookkeeping pool (Idempotency-Key records only).
+    pub async fn bookkeeping<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        Self::run(self.bookkeeping.clone(), f).await
+    }
+
+    async fn run<T, F>(pool: Pool, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
         web::block(move || {
             let mut conn = pool.get()?;
             f(&mut conn)

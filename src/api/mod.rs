@@ -9,6 +9,7 @@ pub mod health;
 pub mod json;
 pub mod loyalty;
 pub mod me;
+pub mod programme;
 pub mod properties;
 pub mod rewards;
 pub mod staff;
@@ -66,6 +67,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(loyalty::enrol_customer)
         .service(loyalty::get_my_loyalty)
         .service(loyalty::list_my_loyalty_entries)
+        .service(programme::get_programme)
+        .service(programme::update_programme)
+        .service(programme::set_property_loyalty_rules)
+        .service(programme::remove_property_loyalty_rules)
         .service(rewards::list_rewards)
         .service(rewards::create_reward)
         .service(rewards::update_reward)

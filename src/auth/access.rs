@@ -29,6 +29,8 @@ pub enum Perm {
     LoyaltyAdjust,
     /// The rewards catalogue.
     RewardsManage,
+    /// The programme's rules (earning, expiry, tiers) and properties' earning rules.
+    ProgrammeManage,
     /// Fulfilling and cancelling guests' redemption orders.
     RedemptionsManage,
 }
@@ -47,7 +49,7 @@ impl Perm {
             Perm::StaysWrite => &[Admin, Manager],
             Perm::LoyaltyRead => &[Admin, Manager, Agent],
             Perm::LoyaltyAdjust => &[Admin, Manager],
-            Perm::RewardsManage => &[Admin],
+            Perm::RewardsManage | Perm::ProgrammeManage => &[Admin],
             Perm::RedemptionsManage => &[Admin, Manager, Agent],
         }
     }

@@ -81,11 +81,16 @@ impl DbTarget {
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     target: DbTarget,
+    /// Session settings run on each new PostgreSQL connection.
+    pg_session: Option<&'static str>,
 }
 
 impl ConnectionManager {
     pub fn new(target: DbTarget) -> Self {
-        Self { target }
+        Self {
+            target,
+            pg_session: None,
+        }
     }
 }
 
@@ -112,7 +117,11 @@ impl ManageConnection for ConnectionManager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        establish(&self.target).map_err(r2d2::Error::ConnectionError)
+        let mut conn = establish(&self.target).map_err(r2d2::Error::ConnectionError)?;
+        if let (Some(sql), DbConnection::Pg(_)) = (self.pg_session, &conn) {
+            conn.batch_execute(sql).map_err(r2d2::Error::QueryError)?;
+        }
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
@@ -142,6 +151,28 @@ pub fn build_pool(target: &DbTarget, max_size: Option<u32>) -> Result<Pool, Stri
         .test_on_check_out(false)
         .build(ConnectionManager::new(target.clone()))
         .map_err(|e| format!("cannot open the database ({}): {e}", target.describe()))
+}
+
+/// A small pool for bookkeeping whose loss in a database crash is harmless: Idempotency-Key
+/// records. On PostgreSQL its connections commit without waiting for the WAL flush
+/// (`synchronous_commit = off`: visible to others at once, durable a fraction of a second
+/// later), so a request pays one flush (its business transaction), not three. The business
+/// transaction a record guards is durable and, where a repeat would matter (ledger postings),
+/// carries its own key; a record lost in a crash at worst lets a retry run the use case again
+/// against that key. On SQLite (one writer, one file) it is the main pool.
+pub fn build_bookkeeping_pool(target: &DbTarget, main: &Pool) -> Pool {
+    match target.backend() {
+        Backend::Sqlite => main.clone(),
+        Backend::Postgres => r2d2::Pool::builder()
+            .max_size(main.max_size())
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_millis(1000))
+            .test_on_check_out(false)
+            .build_unchecked(ConnectionManager {
+                target: target.clone(),
+                pg_session: Some("SET synchronous_commit = off"),
+            }),
+    }
 }
 
 /// Applies pending migrations on a dedicated connection; returns how many ran.

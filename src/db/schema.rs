@@ -213,6 +213,7 @@ diesel::table! {
 }
 
 diesel::joinable!(customer_tags -> customers (customer_id));
+diesel::joinable!(loyalty_property_rules -> properties (property_id));
 diesel::joinable!(customer_external_refs -> customers (customer_id));
 diesel::joinable!(customer_consents -> customers (customer_id));
 diesel::joinable!(interactions -> customers (customer_id));
@@ -287,6 +288,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    loyalty_property_rules (property_id) {
+        property_id -> Text,
+        points_per_unit -> Nullable<Text>,
+        outlet_weights -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     loyalty_settings (name) {
         name -> Text,
         value -> Text,
@@ -348,6 +358,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_entries,
     ledger_lot_consumptions,
     tier_changes,
+    loyalty_property_rules,
     loyalty_settings,
     rewards,
     redemptions,

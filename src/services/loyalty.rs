@@ -21,8 +21,8 @@ use utoipa::ToSchema;
 
 use crate::auth::{Actor, Perm, Principal};
 use crate::db::schema::{
-    customers, ledger_entries as le, ledger_lot_consumptions as lc, loyalty_accounts as la, loyalty_settings,
-    spend_lines, tier_changes,
+    customers, ledger_entries as le, ledger_lot_consumptions as lc, loyalty_accounts as la, loyalty_property_rules,
+    loyalty_settings, spend_lines, tier_changes,
 };
 use crate::db::{read_tx, write_tx, DbConnection};
 use crate::error::ApiError;
@@ -84,6 +84,31 @@ impl Rules {
                 .collect(),
             tiers,
         })
+    }
+
+    /// The rules as they apply to spend at `property_id`: its own points per unit and outlet
+    /// weights where it overrides the group's (`loyalty_property_rules`).
+    pub fn for_property(mut self, conn: &mut DbConnection, property_id: &str) -> Result<Rules, ApiError> {
+        let row: Option<(Option<String>, String)> = loyalty_property_rules::table
+            .find(property_id)
+            .select((
+                loyalty_property_rules::points_per_unit,
+                loyalty_property_rules::outlet_weights,
+            ))
+            .first(conn)
+            .optional()?;
+        if let Some((ppu, weights)) = row {
+            let bad = || ApiError::internal("loyalty property rules unreadable");
+            if let Some(ppu) = ppu {
+                self.points_per_unit = Decimal::from_str(&ppu).map_err(|_| bad())?;
+            }
+            let weights: HashMap<String, String> = serde_json::from_str(&weights).map_err(|_| bad())?;
+            for (outlet, w) in weights {
+                self.outlet_weights
+                    .insert(outlet, Decimal::from_str(&w).map_err(|_| bad())?);
+            }
+        }
+        Ok(self)
     }
 
     pub fn multiplier(&self, tier: Tier) -> Decimal {
@@ -550,7 +575,7 @@ pub fn earn_for_stay(
     customer_id: &str,
     property_id: &str,
 ) -> Result<Option<LedgerEntry>, ApiError> {
-    let rules = Rules::load(conn)?;
+    let rules = Rules::load(conn)?.for_property(conn, property_id)?;
     let lines: Vec<(String, i64, String)> = spend_lines::table
         .filter(spend_lines::stay_id.eq(stay_id))
         .select((spend_lines::outlet, spend_lines::amount_minor, spend_lines::currency))
@@ -606,7 +631,7 @@ pub fn earn_for_late_spend(
     customer_id: &str,
     property_id: &str,
 ) -> Result<Option<LedgerEntry>, ApiError> {
-    let rules = Rules::load(conn)?;
+    let rules = Rules::load(conn)?.for_property(conn, property_id)?;
     let (outlet, amount, currency): (String, i64, String) = spend_lines::table
         .find(line_id)
         .select((spend_lines::outlet, spend_lines::amount_minor, spend_lines::currency))

@@ -29,6 +29,7 @@ pub mod interactions;
 pub mod loyalty;
 pub mod money;
 pub mod pagination;
+pub mod programme;
 pub mod properties;
 pub mod rewards;
 pub mod seed;

@@ -73,3 +73,67 @@ async fn swagger_ui_is_served_offline() {
     r.expect(200);
     assert!(r.raw.contains("swagger"));
 }
+
+/// Every documented operation, driven from the served spec (so a new route cannot skip it):
+/// without credentials → 401; with a guest's token, anything outside the guest's own surface
+/// is refused (never a 2xx) and nothing is written.
+#[actix_rt::test]
+async fn every_documented_operation_refuses_anonymous_callers_and_guests() {
+    let app = TestApp::spawn().await;
+    let spec = app
+        .send(Method::GET, "/api-docs/openapi.json", Auth::None, None, &[])
+        .await
+        .body
+        .clone();
+    let (_, guest) = app.guest("matrix.guest@example.com").await;
+    // The guest's own surface: their profile, loyalty and redemptions, and what the app shows.
+    let guest_may = |method: &str, path: &str| {
+        path.starts_with("/api/v1/me")
+            || (method == "get" && (path == "/api/v1/rewards" || path == "/api/v1/loyalty/programme"))
+    };
+    let audit_before = app.count("audit_log");
+    let mut checked = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let secured = op["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|s| s.as_object().is_some_and(|o| !o.is_empty())));
+            if !secured {
+                continue;
+            }
+            let concrete = path
+                .split('/')
+                .map(|seg| {
+                    if seg.starts_with('{') {
+                        "0190aaaa-0000-7000-8000-000000000000"
+                    } else {
+                        seg
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let body = (m != Method::GET && m != Method::DELETE).then(|| serde_json::json!({}));
+            let key = [("idempotency-key", "matrix-key")];
+            let anon = app.send(m.clone(), &concrete, Auth::None, body.clone(), &key).await;
+            assert_eq!(
+                anon.status.as_u16(),
+                401,
+                "{method} {path} without credentials: {}",
+                anon.raw
+            );
+            if !guest_may(method, path) {
+                let g = app.send(m.clone(), &concrete, Auth::Bearer(&guest), body, &key).await;
+                let s = g.status.as_u16();
+                assert!(
+                    [403, 404, 422, 428].contains(&s),
+                    "{method} {path} as a guest answered {s}: {}",
+                    g.raw
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 50, "only {checked} secured operations");
+    assert_eq!(app.count("audit_log"), audit_before, "refused calls wrote nothing");
+}
