@@ -177,6 +177,7 @@ diesel::table! {
         rate_minor -> Nullable<BigInt>,
         currency -> Nullable<Text>,
         version -> BigInt,
+        earn_tier -> Nullable<Text>,
     }
 }
 

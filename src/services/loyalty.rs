@@ -22,9 +22,9 @@ use utoipa::ToSchema;
 use crate::auth::{Actor, Perm, Principal};
 use crate::db::schema::{
     customers, ledger_entries as le, ledger_lot_consumptions as lc, loyalty_accounts as la, loyalty_property_rules,
-    loyalty_settings, spend_lines, tier_changes,
+    loyalty_settings, spend_lines, stays, tier_changes,
 };
-use crate::db::{read_tx, write_tx, DbConnection};
+use crate::db::{read_tx, write_tx, Backend, DbConnection};
 use crate::error::ApiError;
 use crate::services::audit::{self, new_id, now};
 use crate::services::fields::Checks;
@@ -310,18 +310,31 @@ pub fn ensure_account(conn: &mut DbConnection, customer_id: &str) -> Result<bool
         return Err(ApiError::not_found("customer"));
     }
     let ts = now();
-    diesel::insert_into(la::table)
-        .values((
-            la::customer_id.eq(customer_id),
-            la::balance.eq(0i64),
-            la::tier.eq(Tier::Regular.as_str()),
-            la::tier_since.eq(ts),
-            la::tier_review_due_at.eq(ts + Duration::days(365)),
-            la::enrolled_at.eq(ts),
-            la::updated_at.eq(ts),
-        ))
-        .execute(conn)?;
-    Ok(true)
+    let insert = |conn: &mut DbConnection| {
+        diesel::insert_into(la::table)
+            .values((
+                la::customer_id.eq(customer_id),
+                la::balance.eq(0i64),
+                la::tier.eq(Tier::Regular.as_str()),
+                la::tier_since.eq(ts),
+                la::tier_review_due_at.eq(ts + Duration::days(365)),
+                la::enrolled_at.eq(ts),
+                la::updated_at.eq(ts),
+            ))
+            .execute(conn)
+    };
+    // On PostgreSQL a concurrent first earning may enrol the guest a moment before us: the
+    // insert runs in a savepoint so that losing that race is not an error and leaves our
+    // transaction usable. SQLite's write transaction holds the database lock: no race.
+    let inserted = match conn.backend() {
+        Backend::Postgres => conn.transaction(insert),
+        Backend::Sqlite => insert(conn),
+    };
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// How a negative posting chooses its lots.
@@ -568,103 +581,171 @@ fn upgrade_if_due(conn: &mut DbConnection, rules: &Rules, customer_id: &str) -> 
 }
 
 /// Check-out: earn on the stay's qualifying spend, once (enrolling the guest at first earning).
+/// The tier whose multiplier applies is fixed on the stay, so later corrections of its spend
+/// settle at the same rate (`settle_stay`).
 pub fn earn_for_stay(
     conn: &mut DbConnection,
     who: &Principal,
     stay_id: &str,
     customer_id: &str,
-    property_id: &str,
 ) -> Result<Option<LedgerEntry>, ApiError> {
-    let rules = Rules::load(conn)?.for_property(conn, property_id)?;
-    let lines: Vec<(String, i64, String)> = spend_lines::table
-        .filter(spend_lines::stay_id.eq(stay_id))
-        .select((spend_lines::outlet, spend_lines::amount_minor, spend_lines::currency))
-        .load(conn)?;
-    let Some(currency) = lines.first().map(|l| l.2.clone()) else {
-        return Ok(None);
-    };
     ensure_account(conn, customer_id)?;
     let tier: String = la::table.find(customer_id).select(la::tier).first(conn)?;
-    let tier = Tier::parse(&tier).unwrap_or(Tier::Regular);
-    let pairs: Vec<(String, i64)> = lines.into_iter().map(|(o, a, _)| (o, a)).collect();
-    let points = rules.earn_points(&pairs, &currency, tier);
-    if points <= 0 {
-        return Ok(None);
-    }
-    let (entry, replayed) = post(
-        conn,
-        who,
-        &rules,
-        Posting {
-            customer_id,
-            kind: EntryKind::Earn,
-            points,
-            qualifying: true,
-            reason: format!("stay check-out ({} tier ×{})", tier.as_str(), rules.multiplier(tier)),
-            source: Some(("stay", stay_id.to_string())),
-            property_id: Some(property_id.to_string()),
-            idempotency_key: Some(format!("earn:stay:{stay_id}")),
-            reverses_id: None,
-            consume: Consume::Fifo,
-            restores: None,
-        },
-    )?;
-    if !replayed {
-        upgrade_if_due(conn, &rules, customer_id)?;
-        audit::record(
-            conn,
-            who,
-            "loyalty.entry_posted",
-            "customer",
-            Some(customer_id),
-            json!({"entry_id": entry.id, "kind": "earn", "points": points}),
-        )?;
-    }
-    Ok(Some(entry))
+    diesel::update(stays::table.find(stay_id))
+        .filter(stays::earn_tier.is_null())
+        .set(stays::earn_tier.eq(&tier))
+        .execute(conn)?;
+    settle_stay(conn, who, stay_id)
 }
 
-/// A spend line posted after its stay checked out earns on its own (positive lines only).
-pub fn earn_for_late_spend(
-    conn: &mut DbConnection,
-    who: &Principal,
-    line_id: &str,
-    customer_id: &str,
-    property_id: &str,
-) -> Result<Option<LedgerEntry>, ApiError> {
-    let rules = Rules::load(conn)?.for_property(conn, property_id)?;
-    let (outlet, amount, currency): (String, i64, String) = spend_lines::table
-        .find(line_id)
-        .select((spend_lines::outlet, spend_lines::amount_minor, spend_lines::currency))
+/// Brings a checked-out stay's points in line with its spend lines as they are now: the first
+/// call earns the stay (key `earn:stay:{id}`); a charge that arrives or changes after check-out
+/// posts the difference, an `earn` when the stay is owed more, `reverse` entries against the
+/// stay's own lots (newest first) when a charge was voided or reduced. Points the guest has
+/// already spent are not taken back below zero. Runs under the account lock, so concurrent
+/// corrections of one stay settle one after the other, each against the sum the other left.
+pub fn settle_stay(conn: &mut DbConnection, who: &Principal, stay_id: &str) -> Result<Option<LedgerEntry>, ApiError> {
+    let (customer_id, property_id, status, earn_tier): (String, String, String, Option<String>) = stays::table
+        .find(stay_id)
+        .select((stays::customer_id, stays::property_id, stays::status, stays::earn_tier))
         .first(conn)?;
-    ensure_account(conn, customer_id)?;
-    let tier: String = la::table.find(customer_id).select(la::tier).first(conn)?;
-    let tier = Tier::parse(&tier).unwrap_or(Tier::Regular);
-    let points = rules.earn_points(&[(outlet, amount)], &currency, tier);
-    if points <= 0 {
+    let Some(tier) = earn_tier.filter(|_| status == "checked_out") else {
         return Ok(None);
+    };
+    let tier = Tier::parse(&tier).unwrap_or(Tier::Regular);
+    let rules = Rules::load(conn)?.for_property(conn, &property_id)?;
+    let lines: Vec<(String, String, i64, String)> = spend_lines::table
+        .filter(spend_lines::stay_id.eq(stay_id))
+        .select((
+            spend_lines::id,
+            spend_lines::outlet,
+            spend_lines::amount_minor,
+            spend_lines::currency,
+        ))
+        .load(conn)?;
+    let target = match lines.first() {
+        Some((_, _, _, currency)) => {
+            let pairs: Vec<(String, i64)> = lines.iter().map(|(_, o, a, _)| (o.clone(), *a)).collect();
+            rules.earn_points(&pairs, currency, tier).max(0)
+        }
+        None => 0,
+    };
+    ensure_account(conn, &customer_id)?;
+    // Take the account lock before reading what the stay holds.
+    diesel::update(la::table.find(&customer_id))
+        .set(la::updated_at.eq(la::updated_at))
+        .execute(conn)?;
+    let line_ids: Vec<String> = lines.iter().map(|l| l.0.clone()).collect();
+    let earns: Vec<(String, i64)> = le::table
+        .filter(le::customer_id.eq(&customer_id))
+        .filter(le::kind.eq(EntryKind::Earn.as_str()))
+        .filter(
+            (le::source_kind.eq("stay").and(le::source_id.eq(stay_id)))
+                .or(le::source_kind.eq("spend").and(le::source_id.eq_any(&line_ids))),
+        )
+        .select((le::id, le::points))
+        .order(le::id)
+        .load(conn)?;
+    let earn_ids: Vec<String> = earns.iter().map(|e| e.0.clone()).collect();
+    let reversed: Vec<(Option<String>, i64)> = le::table
+        .filter(le::kind.eq(EntryKind::Reverse.as_str()))
+        .filter(le::reverses_id.eq_any(&earn_ids))
+        .select((le::reverses_id, le::points))
+        .load(conn)?;
+    let held = earns.iter().map(|e| e.1).sum::<i64>() + reversed.iter().map(|r| r.1).sum::<i64>();
+    let delta = target - held;
+    let first = earns.is_empty();
+    if delta > 0 {
+        let (entry, replayed) = post(
+            conn,
+            who,
+            &rules,
+            Posting {
+                customer_id: &customer_id,
+                kind: EntryKind::Earn,
+                points: delta,
+                qualifying: true,
+                reason: if first {
+                    format!("stay check-out ({} tier ×{})", tier.as_str(), rules.multiplier(tier))
+                } else {
+                    format!(
+                        "charges after check-out ({} tier ×{})",
+                        tier.as_str(),
+                        rules.multiplier(tier)
+                    )
+                },
+                source: Some(("stay", stay_id.to_string())),
+                property_id: Some(property_id.clone()),
+                idempotency_key: Some(if first {
+                    format!("earn:stay:{stay_id}")
+                } else {
+                    format!("earn:stay:{stay_id}:{}", earns.len() + reversed.len())
+                }),
+                reverses_id: None,
+                consume: Consume::Fifo,
+                restores: None,
+            },
+        )?;
+        if !replayed {
+            upgrade_if_due(conn, &rules, &customer_id)?;
+            audit::record(
+                conn,
+                who,
+                "loyalty.entry_posted",
+                "customer",
+                Some(&customer_id),
+                json!({"entry_id": entry.id, "kind": "earn", "points": delta, "stay_id": stay_id}),
+            )?;
+        }
+        return Ok(Some(entry));
     }
-    let (entry, replayed) = post(
-        conn,
-        who,
-        &rules,
-        Posting {
-            customer_id,
-            kind: EntryKind::Earn,
-            points,
-            qualifying: true,
-            reason: "charge after check-out".into(),
-            source: Some(("spend", line_id.to_string())),
-            property_id: Some(property_id.to_string()),
-            idempotency_key: Some(format!("earn:spend:{line_id}")),
-            reverses_id: None,
-            consume: Consume::Fifo,
-            restores: None,
-        },
-    )?;
-    if !replayed {
-        upgrade_if_due(conn, &rules, customer_id)?;
+    if delta < 0 {
+        // Take back from the stay's own lots, newest first, what they still hold.
+        let remaining: HashMap<String, i64> = lots_remaining(conn, &customer_id)?
+            .into_iter()
+            .map(|l| (l.0, l.2))
+            .collect();
+        let mut owed = -delta;
+        let mut seq = earns.len() + reversed.len();
+        for (earn_id, _) in earns.iter().rev() {
+            let take = owed.min(remaining.get(earn_id).copied().unwrap_or(0));
+            if take <= 0 {
+                continue;
+            }
+            let (entry, _) = post(
+                conn,
+                who,
+                &rules,
+                Posting {
+                    customer_id: &customer_id,
+                    kind: EntryKind::Reverse,
+                    points: -take,
+                    qualifying: true,
+                    reason: "charges corrected after check-out".into(),
+                    source: Some(("stay", stay_id.to_string())),
+                    property_id: Some(property_id.clone()),
+                    idempotency_key: Some(format!("reverse:{earn_id}:{seq}")),
+                    reverses_id: Some(earn_id.clone()),
+                    consume: Consume::Lot(earn_id.clone()),
+                    restores: None,
+                },
+            )?;
+            audit::record(
+                conn,
+                who,
+                "loyalty.entry_posted",
+                "customer",
+                Some(&customer_id),
+                json!({"entry_id": entry.id, "kind": "reverse", "points": -take, "stay_id": stay_id}),
+            )?;
+            seq += 1;
+            owed -= take;
+            if owed == 0 {
+                break;
+            }
+        }
     }
-    Ok(Some(entry))
+    Ok(None)
 }
 
 /// Cancellation of a stay: reverse what its earnings still hold (points already spent cannot

@@ -420,7 +420,7 @@ fn on_status_change(conn: &mut DbConnection, who: &Principal, before: &Stay, to:
     }
     match (before.status, to) {
         (_, StayStatus::CheckedOut) => {
-            loyalty::earn_for_stay(conn, who, &before.id, &before.customer_id, &before.property_id)?;
+            loyalty::earn_for_stay(conn, who, &before.id, &before.customer_id)?;
         }
         (StayStatus::CheckedOut, StayStatus::Cancelled) => {
             loyalty::reverse_for_stay(conn, who, &before.id)?;
@@ -511,7 +511,7 @@ fn upsert_stay_in_tx(conn: &mut DbConnection, who: &Principal, input: &StayInput
             )?;
             let stay = load_stay(conn, who, &id)?;
             if stay.status == StayStatus::CheckedOut {
-                loyalty::earn_for_stay(conn, who, &stay.id, &stay.customer_id, &stay.property_id)?;
+                loyalty::earn_for_stay(conn, who, &stay.id, &stay.customer_id)?;
             }
             Ok((stay, true))
         }
@@ -709,14 +709,15 @@ pub fn upsert_spend(
         };
         let amount = amount.unwrap_or_default();
         let ts = now();
-        let existing: Option<String> = spend_lines::table
+        let existing: Option<(String, Option<String>)> = spend_lines::table
             .filter(spend_lines::property_id.eq(&input.property_id))
             .filter(spend_lines::external_id.eq(&external_id))
-            .select(spend_lines::id)
+            .select((spend_lines::id, spend_lines::stay_id))
             .first(conn)
             .optional()?;
+        let stay_before = existing.as_ref().and_then(|e| e.1.clone());
         let stay_id = stay.as_ref().map(|s| s.id.clone());
-        let (id, created) = match existing {
+        let (id, created) = match existing.map(|e| e.0) {
             Some(id) => {
                 diesel::update(spend_lines::table.find(&id))
                     .set((
@@ -761,11 +762,12 @@ pub fn upsert_spend(
             Some(&id),
             json!({"stay_id": stay_id}),
         )?;
-        // A charge that arrives after check-out earns on its own, once.
-        if let (true, Some(st)) = (created, &stay) {
-            if st.status == StayStatus::CheckedOut {
-                loyalty::earn_for_late_spend(conn, who, &id, &customer_id, &input.property_id)?;
-            }
+        // A charge that arrives, changes or moves after check-out settles the stays it touches.
+        if let Some(before) = stay_before.filter(|b| Some(b) != stay_id.as_ref()) {
+            loyalty::settle_stay(conn, who, &before)?;
+        }
+        if let Some(st) = &stay_id {
+            loyalty::settle_stay(conn, who, st)?;
         }
         let row: SpendRow = spend_lines::table.find(&id).select(spend_cols()).first(conn)?;
         Ok((to_spend(row), created))

@@ -99,6 +99,22 @@ impl World {
         .await
         .expect(201);
     }
+    async fn balance(&self) -> i64 {
+        self.app.get("/api/v1/me/loyalty", &self.guest).await.body["balance"]
+            .as_i64()
+            .unwrap()
+    }
+    /// A POS correction of an existing line (same external id, new amount).
+    async fn correct(&self, line: &str, outlet: &str, amount: &str) {
+        self.push(
+            "/api/v1/spend",
+            json!({"property_id": self.prop, "external_id": line, "confirmation_number": "CNF-1", "outlet": outlet,
+                   "amount": {"amount": amount, "currency": "CNY"}, "spent_on": "2026-11-02"}),
+            &format!("spend-{line}-{amount}"),
+        )
+        .await
+        .expect(200);
+    }
     async fn adjust(&self, token: &str, points: i64, key: &str) -> crate::support::Resp {
         self.app
             .send(
@@ -170,6 +186,40 @@ async fn check_out_earns_once_and_cancellation_reverses() {
     assert_eq!(w.app.get("/api/v1/me/loyalty", &w.guest).await.body["balance"], 4328);
     assert_invariants(&w.app, &w.guest_id);
 
+    // The POS corrects the bar charge down to 40: the stay is settled again at its check-out
+    // multiplier (3,840 + 388.50 + 40 → 4,268), taking the difference from the newest lot.
+    w.correct("L4", "food_beverage", "40.00").await;
+    assert_eq!(w.balance().await, 4268);
+    // Re-sending the same correction changes nothing.
+    w.correct("L4", "food_beverage", "40.00").await;
+    assert_eq!(w.balance().await, 4268);
+    // The restaurant charge is voided: 388 more come out, the 40 left on the late lot first.
+    w.correct("L2", "food_beverage", "0.00").await;
+    assert_eq!(w.balance().await, 3880);
+    let entries = w.app.get("/api/v1/me/loyalty/entries", &w.guest).await;
+    let data = entries.body["data"].as_array().unwrap();
+    let kinds: Vec<(&str, i64)> = data
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["points"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("reverse", -348),
+            ("reverse", -40),
+            ("reverse", -60),
+            ("earn", 100),
+            ("earn", 4228)
+        ],
+        "newest first"
+    );
+    assert_eq!(data[1]["reverses_id"], data[3]["id"], "the late lot is drained first");
+    assert_eq!(data[0]["reverses_id"], data[4]["id"]);
+    // A charge that grows again earns the difference.
+    w.correct("L2", "food_beverage", "88.00").await;
+    assert_eq!(w.balance().await, 3968);
+    assert_invariants(&w.app, &w.guest_id);
+
     // The stay is voided: every point it earned comes back out.
     w.app
         .patch(&format!("/api/v1/stays/{stay}"), &w.pms, json!({"status": "cancelled"}))
@@ -185,9 +235,9 @@ async fn check_out_earns_once_and_cancellation_reverses() {
         .get(&format!("/api/v1/customers/{}/loyalty/entries", w.guest_id), &w.admin)
         .await;
     let data = entries.body["data"].as_array().unwrap();
-    assert_eq!(data.len(), 4);
+    assert_eq!(data.len(), 8);
     let reversals: Vec<&Value> = data.iter().filter(|e| e["kind"] == "reverse").collect();
-    assert_eq!(reversals.len(), 2);
+    assert_eq!(reversals.len(), 5);
     for r in reversals {
         let original = r["reverses_id"].as_str().unwrap();
         assert_eq!(
@@ -401,6 +451,57 @@ async fn concurrent_postings_keep_the_invariants() {
         .unwrap();
     assert_eq!(balance, 1000 + 16 * 100 - debits as i64 * 150);
     assert!(debits < 24, "some debits must have been refused");
+}
+
+#[actix_rt::test]
+async fn concurrent_first_earnings_enrol_a_guest_once() {
+    let w = world().await;
+    // A guest the PMS knows but who never registered: enrolled at their first earning. Twelve
+    // stays check out at once, so twelve transactions race to enrol them.
+    let created = w
+        .app
+        .put(
+            "/api/v1/customers/external/opera/P-2",
+            &w.pms,
+            json!({"given_name": "Li", "family_name": "Na", "email": "li.na@example.com"}),
+        )
+        .await;
+    assert!(created.status.is_success(), "{}", created.raw);
+    let guest = created.body["customer"]["id"].as_str().unwrap().to_string();
+    let mut stays = Vec::new();
+    for i in 0..12 {
+        let cn = format!("RACE-{i}");
+        let r = w
+            .push(
+                "/api/v1/stays",
+                json!({"property_id": w.prop, "confirmation_number": cn, "customer_ref": {"system": "opera", "external_id": "P-2"},
+                       "check_in": "2026-11-01", "check_out": "2026-11-02", "status": "in_house"}),
+                &format!("race-stay-{i}"),
+            )
+            .await;
+        r.expect(201);
+        stays.push(r.body["id"].as_str().unwrap().to_string());
+        w.push(
+            "/api/v1/spend",
+            json!({"property_id": w.prop, "external_id": format!("RACE-L{i}"), "confirmation_number": cn, "outlet": "room",
+                   "amount": {"amount": "100.00", "currency": "CNY"}, "spent_on": "2026-11-01"}),
+            &format!("race-spend-{i}"),
+        )
+        .await
+        .expect(201);
+    }
+    let paths: Vec<String> = stays.iter().map(|id| format!("/api/v1/stays/{id}")).collect();
+    let check_outs = paths
+        .iter()
+        .map(|p| w.app.patch(p, &w.pms, json!({"status": "checked_out"})));
+    for r in futures_util::future::join_all(check_outs).await {
+        r.expect(200);
+    }
+    let s = w.app.get(&format!("/api/v1/customers/{guest}/loyalty"), &w.admin).await;
+    s.expect(200);
+    assert_eq!(s.body["enrolled"], true);
+    assert_eq!(s.body["balance"], 1200, "each stay earned once");
+    assert_invariants(&w.app, &guest);
 }
 
 #[actix_rt::test]
