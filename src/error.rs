@@ -69,6 +69,9 @@ pub enum ApiError {
         detail: String,
         existing_id: Option<String>,
     },
+    /// 409 for a state change the state machine does not allow; `allowed` names the legal ones.
+    #[error("illegal transition: {detail}")]
+    IllegalTransition { detail: String, allowed: Vec<String> },
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
     #[error("precondition required: {0}")]
@@ -105,6 +108,7 @@ impl ApiError {
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
             ApiError::Conflict { .. } => ("conflict", "Conflict"),
+            ApiError::IllegalTransition { .. } => ("illegal-transition", "Illegal state change"),
             ApiError::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
             ApiError::PreconditionRequired(_) => ("precondition-required", "Precondition required"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
@@ -140,6 +144,10 @@ impl ApiError {
                 p.existing_id = existing_id.clone();
                 detail.clone()
             }
+            ApiError::IllegalTransition { detail, allowed } => {
+                p.allowed = Some(allowed.clone());
+                detail.clone()
+            }
             ApiError::MethodNotAllowed(allowed) => {
                 p.allowed = Some(allowed.clone());
                 format!("allowed methods: {}", allowed.join(", "))
@@ -173,7 +181,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::IllegalTransition { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

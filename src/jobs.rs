@@ -1,5 +1,7 @@
-//! Background jobs: points expiry and the yearly tier review. Each is safe with several
-//! instances on one PostgreSQL (per-account locks and idempotency keys); SQLite is one instance.
+//! Background jobs: the ticket SLA sweep (breaches, escalation, auto-close), points expiry and
+//! the yearly tier review. Each is safe with several instances on one PostgreSQL (conditional
+//! updates claim tickets; per-account locks and idempotency keys guard the ledger); SQLite is
+//! one instance.
 //! `serve` runs them every `CONCIERGE_JOBS_INTERVAL_SECS` (default 300, 0 = off);
 //! `concierge run-jobs` runs them once.
 
@@ -9,12 +11,15 @@ use chrono::NaiveDateTime;
 
 use crate::db::Pool;
 use crate::error::ApiError;
-use crate::services::loyalty;
+use crate::services::{loyalty, tickets};
 
 const BATCH: i64 = 500;
 
 #[derive(Debug, Default)]
 pub struct JobReport {
+    pub first_response_breaches: usize,
+    pub resolution_breaches: usize,
+    pub tickets_auto_closed: usize,
     pub expired_entries: usize,
     pub tiers_reviewed: usize,
     pub tiers_downgraded: usize,
@@ -24,8 +29,13 @@ impl std::fmt::Display for JobReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "expired entries: {}, tiers reviewed: {}, downgraded: {}",
-            self.expired_entries, self.tiers_reviewed, self.tiers_downgraded
+            "SLA breaches: {} first response, {} resolution; tickets auto-closed: {}; expired entries: {}, tiers reviewed: {}, downgraded: {}",
+            self.first_response_breaches,
+            self.resolution_breaches,
+            self.tickets_auto_closed,
+            self.expired_entries,
+            self.tiers_reviewed,
+            self.tiers_downgraded
         )
     }
 }
@@ -34,6 +44,15 @@ impl std::fmt::Display for JobReport {
 pub fn run_once(pool: &Pool, as_of: NaiveDateTime) -> Result<JobReport, ApiError> {
     let mut conn = pool.get()?;
     let mut report = JobReport::default();
+    loop {
+        let s = tickets::sweep(&mut conn, as_of, BATCH)?;
+        report.first_response_breaches += s.first_response_breaches;
+        report.resolution_breaches += s.resolution_breaches;
+        report.tickets_auto_closed += s.auto_closed;
+        if s.first_response_breaches + s.resolution_breaches + s.auto_closed < BATCH as usize {
+            break;
+        }
+    }
     loop {
         let (settled, posted) = loyalty::expire_due(&mut conn, as_of, BATCH)?;
         report.expired_entries += posted;
@@ -63,7 +82,16 @@ pub fn spawn(pool: Pool, interval_secs: u64) {
         .spawn(move || loop {
             std::thread::sleep(Duration::from_secs(interval_secs));
             match run_once(&pool, chrono::Utc::now().naive_utc()) {
-                Ok(r) if r.expired_entries + r.tiers_reviewed > 0 => log::info!(target: "concierge::jobs", "{r}"),
+                Ok(r)
+                    if r.expired_entries
+                        + r.tiers_reviewed
+                        + r.first_response_breaches
+                        + r.resolution_breaches
+                        + r.tickets_auto_closed
+                        > 0 =>
+                {
+                    log::info!(target: "concierge::jobs", "{r}")
+                }
                 Ok(_) => {}
                 Err(e) => log::warn!(target: "concierge::jobs", "job run failed: {e}"),
             }

@@ -31,6 +31,8 @@ caller's properties or identity answer 404; functions a role may never call answ
         (name = "stays", description = "Stays and spend pushed by PMS/POS integrations"),
         (name = "loyalty", description = "Points ledger: summary, statement, adjustments, enrolment"),
         (name = "rewards", description = "Rewards catalogue and redemption orders"),
+        (name = "tickets", description = "Complaints and service requests: SLA clocks, escalation, timeline"),
+        (name = "ticket-settings", description = "Ticket categories, SLA policies and business calendars"),
         (name = "me", description = "The guest's own profile (customer tokens)"),
         (name = "properties", description = "Hotels and branches of the group"),
         (name = "staff", description = "Staff users and roles"),

@@ -14,6 +14,7 @@ pub mod properties;
 pub mod rewards;
 pub mod staff;
 pub mod stays;
+pub mod tickets;
 
 use actix_web::dev::ResourceDef;
 use actix_web::http::header;
@@ -79,6 +80,30 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(rewards::list_customer_redemptions)
         .service(rewards::fulfil_redemption)
         .service(rewards::cancel_redemption)
+        .service(tickets::create_ticket)
+        .service(tickets::list_tickets)
+        .service(tickets::get_ticket)
+        .service(tickets::update_ticket)
+        .service(tickets::transition_ticket)
+        .service(tickets::comment_ticket)
+        .service(tickets::handover_ticket)
+        .service(tickets::ticket_timeline)
+        .service(tickets::create_my_ticket)
+        .service(tickets::list_my_tickets)
+        .service(tickets::get_my_ticket)
+        .service(tickets::my_ticket_timeline)
+        .service(tickets::comment_my_ticket)
+        .service(tickets::confirm_my_ticket)
+        .service(tickets::reopen_my_ticket)
+        .service(tickets::list_ticket_categories)
+        .service(tickets::put_ticket_category)
+        .service(tickets::list_sla_policies)
+        .service(tickets::put_group_sla_policy)
+        .service(tickets::put_property_sla_policy)
+        .service(tickets::delete_property_sla_policy)
+        .service(tickets::get_business_calendar)
+        .service(tickets::put_business_calendar)
+        .service(tickets::delete_business_calendar)
         .service(me::get_me)
         .service(me::update_me)
         .service(me::set_my_consent)

@@ -33,6 +33,14 @@ pub enum Perm {
     ProgrammeManage,
     /// Fulfilling and cancelling guests' redemption orders.
     RedemptionsManage,
+    /// Tickets of the caller's properties: queues, details, timelines.
+    TicketsRead,
+    /// Opening tickets, comments, state changes, handovers, compensation offers.
+    TicketsWrite,
+    /// Categories, SLA policies, business calendars.
+    TicketsConfigure,
+    /// Ticket reports (no personal data).
+    TicketsReport,
 }
 
 impl Perm {
@@ -51,6 +59,9 @@ impl Perm {
             Perm::LoyaltyAdjust => &[Admin, Manager],
             Perm::RewardsManage | Perm::ProgrammeManage => &[Admin],
             Perm::RedemptionsManage => &[Admin, Manager, Agent],
+            Perm::TicketsRead | Perm::TicketsWrite => &[Admin, Manager, Agent],
+            Perm::TicketsConfigure => &[Admin],
+            Perm::TicketsReport => &[Admin, Manager, Analyst],
         }
     }
 
@@ -63,6 +74,8 @@ impl Perm {
             Perm::StaysWrite => &[Scope::StaysWrite],
             Perm::LoyaltyRead => &[Scope::LoyaltyRead],
             Perm::LoyaltyAdjust | Perm::RedemptionsManage => &[Scope::LoyaltyWrite],
+            Perm::TicketsRead => &[Scope::TicketsRead, Scope::TicketsWrite],
+            Perm::TicketsWrite => &[Scope::TicketsWrite],
             _ => &[],
         }
     }

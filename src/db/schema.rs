@@ -339,6 +339,123 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ticket_settings (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    ticket_categories (code) {
+        code -> Text,
+        name -> Text,
+        active -> Bool,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    sla_policies (id) {
+        id -> Text,
+        property_id -> Nullable<Text>,
+        severity -> Text,
+        first_response_minutes -> Integer,
+        resolution_minutes -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    business_calendars (property_id) {
+        property_id -> Text,
+        week -> Text,
+        holidays -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    escalation_contacts (property_id, level, staff_id) {
+        property_id -> Text,
+        level -> Integer,
+        staff_id -> Text,
+    }
+}
+
+diesel::table! {
+    tickets (id) {
+        id -> Text,
+        property_id -> Text,
+        customer_id -> Nullable<Text>,
+        stay_id -> Nullable<Text>,
+        kind -> Text,
+        category -> Text,
+        severity -> Text,
+        channel -> Text,
+        subject -> Text,
+        description -> Text,
+        state -> Text,
+        owner_id -> Nullable<Text>,
+        created_by_kind -> Text,
+        created_by_id -> Nullable<Text>,
+        escalation_level -> Integer,
+        first_response_due_at -> Timestamp,
+        resolution_due_at -> Nullable<Timestamp>,
+        resolution_paused_at -> Nullable<Timestamp>,
+        resolution_remaining_secs -> Nullable<BigInt>,
+        first_responded_at -> Nullable<Timestamp>,
+        first_response_breached_at -> Nullable<Timestamp>,
+        resolution_breached_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        resolution_summary -> Nullable<Text>,
+        reopen_count -> Integer,
+        source_kind -> Nullable<Text>,
+        source_id -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_entries (id) {
+        id -> Text,
+        ticket_id -> Text,
+        kind -> Text,
+        visibility -> Text,
+        body -> Nullable<Text>,
+        data -> Text,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_compensations (id) {
+        id -> Text,
+        ticket_id -> Text,
+        kind -> Text,
+        amount_minor -> Nullable<BigInt>,
+        currency -> Nullable<Text>,
+        points -> Nullable<BigInt>,
+        note -> Text,
+        state -> Text,
+        offered_by_kind -> Text,
+        offered_by_id -> Nullable<Text>,
+        decided_by_id -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        decision_note -> Nullable<Text>,
+        ledger_entry_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(ticket_entries -> tickets (ticket_id));
+diesel::joinable!(ticket_compensations -> tickets (ticket_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     properties,
     staff_users,
@@ -364,4 +481,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     rewards,
     redemptions,
     ledger_lot_closures,
+    ticket_settings,
+    ticket_categories,
+    sla_policies,
+    business_calendars,
+    escalation_contacts,
+    tickets,
+    ticket_entries,
+    ticket_compensations,
 );

@@ -33,5 +33,8 @@ pub mod programme;
 pub mod properties;
 pub mod rewards;
 pub mod seed;
+pub mod sla;
 pub mod staff;
 pub mod stays;
+pub mod ticket_config;
+pub mod tickets;

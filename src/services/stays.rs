@@ -375,7 +375,7 @@ fn transition(from: StayStatus, to: StayStatus) -> Result<(), ApiError> {
         return Ok(());
     }
     let allowed: Vec<String> = from.allowed_next().iter().map(|s| s.as_str().to_string()).collect();
-    Err(ApiError::Conflict {
+    Err(ApiError::IllegalTransition {
         detail: format!(
             "a {} stay cannot become {}; allowed: {}",
             from.as_str(),
@@ -386,7 +386,7 @@ fn transition(from: StayStatus, to: StayStatus) -> Result<(), ApiError> {
                 allowed.join(", ")
             }
         ),
-        existing_id: None,
+        allowed,
     })
 }
 

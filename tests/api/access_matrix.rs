@@ -707,3 +707,103 @@ async fn deactivated_or_demoted_staff_lose_access_at_once() {
         .expect(200);
     w.app.get("/api/v1/customers", &w.agent).await.problem(401);
 }
+
+#[actix_rt::test]
+async fn ticket_endpoints_by_role_and_scope() {
+    let w = world().await;
+    let body = json!({"property_id": w.prop_a, "kind": "complaint", "category": "noise", "severity": "low",
+                      "channel": "phone", "subject": "Matrix", "description": "Matrix ticket"});
+    //                          admin manager agent analyst guest key:r key:w key:l none
+    check(
+        &w,
+        Method::POST,
+        "/api/v1/tickets",
+        Some(body.clone()),
+        [201, 201, 201, 403, 403, 403, 403, 403, 401],
+    )
+    .await;
+    check(
+        &w,
+        Method::GET,
+        "/api/v1/tickets",
+        None,
+        [200, 200, 200, 403, 403, 403, 403, 403, 401],
+    )
+    .await;
+    let t = w.app.post("/api/v1/tickets", &w.admin, body).await;
+    let id = t.body["id"].as_str().unwrap().to_string();
+    let one = format!("/api/v1/tickets/{id}");
+    check(
+        &w,
+        Method::GET,
+        &one,
+        None,
+        [200, 200, 200, 403, 403, 403, 403, 403, 401],
+    )
+    .await;
+    check(
+        &w,
+        Method::GET,
+        &format!("{one}/timeline"),
+        None,
+        [200, 200, 200, 403, 403, 403, 403, 403, 401],
+    )
+    .await;
+    check(
+        &w,
+        Method::POST,
+        &format!("{one}/comments"),
+        Some(json!({"body": "note"})),
+        [201, 201, 201, 403, 403, 403, 403, 403, 401],
+    )
+    .await;
+    check(
+        &w,
+        Method::PUT,
+        "/api/v1/sla-policies/low",
+        Some(json!({"first_response_minutes": 1440, "resolution_minutes": 4320})),
+        [200, 403, 403, 403, 403, 403, 403, 403, 401],
+    )
+    .await;
+    check(
+        &w,
+        Method::PUT,
+        "/api/v1/ticket-categories/matrix",
+        Some(json!({"name": "Matrix"})),
+        [201, 403, 403, 403, 403, 403, 403, 403, 401],
+    )
+    .await;
+    check(
+        &w,
+        Method::GET,
+        "/api/v1/ticket-categories",
+        None,
+        [200, 200, 200, 200, 200, 200, 200, 200, 401],
+    )
+    .await;
+    check(
+        &w,
+        Method::GET,
+        "/api/v1/sla-policies",
+        None,
+        [200, 200, 200, 403, 403, 403, 403, 403, 401],
+    )
+    .await;
+    check(
+        &w,
+        Method::GET,
+        "/api/v1/me/tickets",
+        None,
+        [403, 403, 403, 403, 200, 403, 403, 403, 401],
+    )
+    .await;
+    // The guest's path to a ticket that is not theirs: 404, as if it did not exist.
+    check(
+        &w,
+        Method::GET,
+        &format!("/api/v1/me/tickets/{id}"),
+        None,
+        [403, 403, 403, 403, 404, 403, 403, 403, 401],
+    )
+    .await;
+}

@@ -15,4 +15,5 @@ mod loyalty;
 mod openapi;
 mod seed;
 mod stays;
+mod tickets;
 mod tokens;
