@@ -9,6 +9,9 @@ use super::{if_match, with_etag};
 use crate::api::json::ApiJson;
 use crate::auth::{Actor, Perm, Principal};
 use crate::error::{ApiError, Problem};
+use crate::services::compensation::{
+    self, Compensation, CompensationFilter, CompensationOffer, CompensationPage, Decision,
+};
 use crate::services::pagination::PageParams;
 use crate::services::ticket_config::{
     self, BusinessCalendar, CategoryUpsert, Severity, SlaPolicy, SlaPolicyInput, TicketCategory,
@@ -513,4 +516,100 @@ pub async fn delete_business_calendar(
         .db(move |conn| ticket_config::remove_calendar(conn, &p, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+// ---- compensation -------------------------------------------------------------------------
+
+/// Offers compensation on a ticket. Within the offerer's limit (defaults: agent ≤ 500 currency
+/// units or 2,000 points, manager ≤ 5,000 or 20,000, admin unlimited) it is approved at once —
+/// points post to the guest's ledger; above it, it waits in the approval queue.
+///
+/// **Access:** admin, manager, agent; no API key.
+#[utoipa::path(tag = "tickets", security(("bearer" = [])), request_body = CompensationOffer,
+    params(("id" = String, Path, description = "Ticket id")),
+    responses((status = 201, description = "Offered (state `approved` or `pending_approval`)", body = Compensation)))]
+#[post("/api/v1/tickets/{id}/compensations")]
+pub async fn offer_compensation(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+    body: ApiJson<CompensationOffer>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, body) = (id.into_inner(), body.into_inner());
+    Ok(HttpResponse::Created().json(state.db(move |conn| compensation::offer(conn, &p, &id, body)).await?))
+}
+
+/// The compensation offered on a ticket, oldest first.
+///
+/// **Access:** admin, manager, agent; API keys with `tickets:read` or `tickets:write`.
+#[utoipa::path(tag = "tickets", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "Ticket id")),
+    responses((status = 200, description = "Compensation", body = Vec<Compensation>)))]
+#[get("/api/v1/tickets/{id}/compensations")]
+pub async fn list_ticket_compensations(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    Ok(HttpResponse::Ok().json(
+        state
+            .db(move |conn| compensation::list_for_ticket(conn, &p, &id))
+            .await?,
+    ))
+}
+
+/// Compensation across the caller's properties, newest first; `?state=pending_approval` is the
+/// approval queue.
+///
+/// **Access:** admin, manager; no API key.
+#[utoipa::path(tag = "tickets", security(("bearer" = [])), params(CompensationFilter, PageParams),
+    responses((status = 200, description = "Compensation", body = CompensationPage)))]
+#[get("/api/v1/compensations")]
+pub async fn list_compensations(
+    state: web::Data<AppState>,
+    p: Principal,
+    f: web::Query<CompensationFilter>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (f, page) = (f.into_inner(), page.into_inner());
+    Ok(HttpResponse::Ok().json(state.db(move |conn| compensation::list(conn, &p, &f, &page)).await?))
+}
+
+/// Approves a pending compensation: the approver's limit must cover it and the approver must
+/// not be its offerer. Points post to the ledger exactly once; approving again answers the
+/// approved compensation unchanged.
+///
+/// **Access:** admin, manager (within their limit); no API key.
+#[utoipa::path(tag = "tickets", security(("bearer" = [])), request_body = Decision,
+    params(("id" = String, Path, description = "Compensation id")),
+    responses((status = 200, description = "Approved", body = Compensation),
+              (status = 409, description = "Already rejected", body = Problem, content_type = "application/problem+json")))]
+#[post("/api/v1/compensations/{id}/approve")]
+pub async fn approve_compensation(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+    body: ApiJson<Decision>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, body) = (id.into_inner(), body.into_inner());
+    Ok(HttpResponse::Ok().json(state.db(move |conn| compensation::approve(conn, &p, &id, body)).await?))
+}
+
+/// Rejects a pending compensation (nothing is posted).
+///
+/// **Access:** admin, manager; no API key.
+#[utoipa::path(tag = "tickets", security(("bearer" = [])), request_body = Decision,
+    params(("id" = String, Path, description = "Compensation id")),
+    responses((status = 200, description = "Rejected", body = Compensation),
+              (status = 409, description = "Already approved", body = Problem, content_type = "application/problem+json")))]
+#[post("/api/v1/compensations/{id}/reject")]
+pub async fn reject_compensation(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+    body: ApiJson<Decision>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, body) = (id.into_inner(), body.into_inner());
+    Ok(HttpResponse::Ok().json(state.db(move |conn| compensation::reject(conn, &p, &id, body)).await?))
 }

@@ -41,6 +41,8 @@ pub enum Perm {
     TicketsConfigure,
     /// Ticket reports (no personal data).
     TicketsReport,
+    /// Approving compensation above the offerer's limit (up to the approver's own).
+    CompensationApprove,
 }
 
 impl Perm {
@@ -62,6 +64,7 @@ impl Perm {
             Perm::TicketsRead | Perm::TicketsWrite => &[Admin, Manager, Agent],
             Perm::TicketsConfigure => &[Admin],
             Perm::TicketsReport => &[Admin, Manager, Analyst],
+            Perm::CompensationApprove => &[Admin, Manager],
         }
     }
 

@@ -888,6 +888,50 @@ pub fn adjust(
     })
 }
 
+/// Posts an approved points compensation of a ticket, in the caller's transaction; keyed by the
+/// compensation's id, so it is applied once however often approval is retried.
+pub fn post_compensation(
+    conn: &mut DbConnection,
+    who: &Principal,
+    customer_id: &str,
+    points: i64,
+    ticket_id: &str,
+    property_id: &str,
+    compensation_id: &str,
+) -> Result<(LedgerEntry, bool), ApiError> {
+    let rules = Rules::load(conn)?;
+    ensure_account(conn, customer_id)?;
+    let (entry, replayed) = post(
+        conn,
+        who,
+        &rules,
+        Posting {
+            customer_id,
+            kind: EntryKind::Compensation,
+            points,
+            qualifying: false,
+            reason: "ticket compensation".into(),
+            source: Some(("ticket", ticket_id.to_string())),
+            property_id: Some(property_id.to_string()),
+            idempotency_key: Some(format!("compensation:{compensation_id}")),
+            reverses_id: None,
+            consume: Consume::Fifo,
+            restores: None,
+        },
+    )?;
+    if !replayed {
+        audit::record(
+            conn,
+            who,
+            "loyalty.entry_posted",
+            "customer",
+            Some(customer_id),
+            json!({"entry_id": entry.id, "kind": "compensation", "points": points, "ticket_id": ticket_id}),
+        )?;
+    }
+    Ok((entry, replayed))
+}
+
 pub fn summary(conn: &mut DbConnection, who: &Principal, customer_id: &str) -> Result<LoyaltySummary, ApiError> {
     require_read(who, customer_id)?;
     read_tx(conn, |conn| {

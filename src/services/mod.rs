@@ -22,6 +22,7 @@ macro_rules! string_enum {
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod compensation;
 pub mod customer_types;
 pub mod customers;
 pub mod fields;

@@ -1391,6 +1391,33 @@ pub fn timeline(
     })
 }
 
+/// A compensation event on the timeline; approved ones are shown to the guest.
+pub fn record_compensation(
+    conn: &mut DbConnection,
+    who: &Principal,
+    ticket_id: &str,
+    data: Value,
+    customer_visible: bool,
+    at: NaiveDateTime,
+) -> Result<(), ApiError> {
+    entry_by(
+        conn,
+        who,
+        ticket_id,
+        EntryDraft {
+            kind: EntryKind::Compensation,
+            visibility: if customer_visible {
+                Visibility::CustomerVisible
+            } else {
+                Visibility::Internal
+            },
+            body: None,
+            data,
+        },
+        at,
+    )
+}
+
 // ---- guests ---------------------------------------------------------------------------------
 
 pub fn create_mine(conn: &mut DbConnection, who: &Principal, input: MyTicketCreate) -> Result<MyTicket, ApiError> {
