@@ -259,14 +259,11 @@ pub fn offer(
         match (input.kind, input.points) {
             (Points, None) => c.fail("points", "is required for points compensation"),
             (Points, Some(p)) if !(1..=1_000_000).contains(&p) => c.fail("points", "must be between 1 and 1,000,000"),
-            (Points, Some(_)) => {
-                if customer_id.is_none() {
-                    c.fail(
-                        "kind",
-                        "points need the ticket's guest; link the ticket to a guest first",
-                    );
-                }
-            }
+            (Points, Some(_)) if customer_id.is_none() => c.fail(
+                "kind",
+                "points need the ticket's guest; link the ticket to a guest first",
+            ),
+            (Points, Some(_)) => {}
             (_, Some(_)) => c.fail("points", "only for points compensation"),
             _ => {}
         }
