@@ -14,8 +14,10 @@ use crate::services::compensation::{
 };
 use crate::services::pagination::PageParams;
 use crate::services::ticket_config::{
-    self, BusinessCalendar, CategoryUpsert, Severity, SlaPolicy, SlaPolicyInput, TicketCategory,
+    self, BusinessCalendar, CategoryUpsert, EscalationContacts, Severity, SlaPolicy, SlaPolicyInput, TicketCategory,
+    TicketSettings, TicketSettingsUpdate,
 };
+use crate::services::ticket_reports::{self, ReportParams, TicketReport};
 use crate::services::tickets::{
     self, CommentCreate, Handover, MyComment, MyTicket, MyTicketCreate, MyTicketPage, ReopenRequest, Ticket,
     TicketCreate, TicketFilter, TicketPage, TicketPatch, TimelineEntry, TimelineFilter, TimelinePage,
@@ -612,4 +614,88 @@ pub async fn reject_compensation(
 ) -> Result<HttpResponse, ApiError> {
     let (id, body) = (id.into_inner(), body.into_inner());
     Ok(HttpResponse::Ok().json(state.db(move |conn| compensation::reject(conn, &p, &id, body)).await?))
+}
+
+/// The ticket report for a period (default the last 30 days) and optionally one property:
+/// counts by state, severity, category, kind, channel and property; median and p90 minutes to
+/// first response and to resolution; breach, reopen and resolution rates. No personal data.
+///
+/// **Access:** admin, manager, analyst (their properties); no API key.
+#[utoipa::path(tag = "tickets", security(("bearer" = [])), params(ReportParams),
+    responses((status = 200, description = "The report", body = TicketReport)))]
+#[get("/api/v1/ticket-reports")]
+pub async fn ticket_report(
+    state: web::Data<AppState>,
+    p: Principal,
+    q: web::Query<ReportParams>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    Ok(HttpResponse::Ok().json(state.db(move |conn| ticket_reports::report(conn, &p, &q)).await?))
+}
+
+/// Who is notified at each escalation level of a property (empty levels fall back to the
+/// property's managers, or the group's admins at level 3).
+///
+/// **Access:** admin, manager, agent; API keys with `tickets:read` or `tickets:write`.
+#[utoipa::path(tag = "ticket-settings", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "Property id")),
+    responses((status = 200, description = "The contacts", body = EscalationContacts)))]
+#[get("/api/v1/properties/{id}/escalation-contacts")]
+pub async fn get_escalation_contacts(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    Ok(HttpResponse::Ok().json(state.db(move |conn| ticket_config::get_contacts(conn, &p, &id)).await?))
+}
+
+/// Replaces a property's escalation contacts: active managers or admins who work there. Audited.
+///
+/// **Access:** admin.
+#[utoipa::path(tag = "ticket-settings", security(("bearer" = [])), request_body = EscalationContacts,
+    params(("id" = String, Path, description = "Property id")),
+    responses((status = 200, description = "The contacts", body = EscalationContacts)))]
+#[put("/api/v1/properties/{id}/escalation-contacts")]
+pub async fn put_escalation_contacts(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+    body: ApiJson<EscalationContacts>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, body) = (id.into_inner(), body.into_inner());
+    Ok(HttpResponse::Ok().json(
+        state
+            .db(move |conn| ticket_config::set_contacts(conn, &p, &id, body))
+            .await?,
+    ))
+}
+
+/// Ticket settings: auto-close delay, reopen window, compensation limits per role.
+///
+/// **Access:** admin, manager, agent; API keys with `tickets:read` or `tickets:write`.
+#[utoipa::path(tag = "ticket-settings", security(("bearer" = []), ("api_key" = [])),
+    responses((status = 200, description = "The settings", body = TicketSettings)))]
+#[get("/api/v1/ticket-settings")]
+pub async fn get_ticket_settings(state: web::Data<AppState>, p: Principal) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(state.db(move |conn| ticket_config::get_settings(conn, &p)).await?))
+}
+
+/// Replaces the ticket settings (every field). Applies from now on. Audited with before/after.
+///
+/// **Access:** admin.
+#[utoipa::path(tag = "ticket-settings", security(("bearer" = [])), request_body = TicketSettingsUpdate,
+    responses((status = 200, description = "The settings", body = TicketSettings)))]
+#[put("/api/v1/ticket-settings")]
+pub async fn put_ticket_settings(
+    state: web::Data<AppState>,
+    p: Principal,
+    body: ApiJson<TicketSettingsUpdate>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    Ok(HttpResponse::Ok().json(
+        state
+            .db(move |conn| ticket_config::set_settings(conn, &p, body))
+            .await?,
+    ))
 }

@@ -38,4 +38,5 @@ pub mod sla;
 pub mod staff;
 pub mod stays;
 pub mod ticket_config;
+pub mod ticket_reports;
 pub mod tickets;

@@ -12,7 +12,8 @@ use utoipa::ToSchema;
 
 use crate::auth::{Perm, Principal};
 use crate::db::schema::{
-    business_calendars as bc, properties, sla_policies as sp, ticket_categories as tc, ticket_settings,
+    business_calendars as bc, escalation_contacts, properties, sla_policies as sp, staff_users,
+    ticket_categories as tc, ticket_settings,
 };
 use crate::db::{read_tx, write_tx, DbConnection};
 use crate::error::ApiError;
@@ -554,5 +555,194 @@ pub fn settings(conn: &mut DbConnection) -> Result<TicketSettings, ApiError> {
                     points: 20000,
                 },
             }),
+    })
+}
+
+/// Who is notified at each escalation level of a property. An empty level falls back to the
+/// property's managers (levels 1–2) or the group's admins (level 3).
+#[derive(Debug, Serialize, Deserialize, ToSchema, Clone, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationContacts {
+    /// Level 1: department manager(s).
+    #[serde(default)]
+    pub department_manager: Vec<String>,
+    /// Level 2: resident manager(s).
+    #[serde(default)]
+    pub resident_manager: Vec<String>,
+    /// Level 3: general manager(s).
+    #[serde(default)]
+    pub general_manager: Vec<String>,
+}
+
+pub fn get_contacts(
+    conn: &mut DbConnection,
+    who: &Principal,
+    property_id: &str,
+) -> Result<EscalationContacts, ApiError> {
+    who.require(Perm::TicketsRead)?;
+    read_tx(conn, |conn| {
+        ensure_property(conn, who, property_id)?;
+        let rows: Vec<(i32, String)> = escalation_contacts::table
+            .filter(escalation_contacts::property_id.eq(property_id))
+            .select((escalation_contacts::level, escalation_contacts::staff_id))
+            .order((escalation_contacts::level, escalation_contacts::staff_id))
+            .load(conn)?;
+        let mut out = EscalationContacts::default();
+        for (level, id) in rows {
+            match level {
+                1 => out.department_manager.push(id),
+                2 => out.resident_manager.push(id),
+                _ => out.general_manager.push(id),
+            }
+        }
+        Ok(out)
+    })
+}
+
+pub fn set_contacts(
+    conn: &mut DbConnection,
+    who: &Principal,
+    property_id: &str,
+    input: EscalationContacts,
+) -> Result<EscalationContacts, ApiError> {
+    who.require(Perm::TicketsConfigure)?;
+    write_tx(conn, |conn| {
+        ensure_property(conn, who, property_id)?;
+        let mut c = Checks::new();
+        let levels = [
+            (1, "department_manager", &input.department_manager),
+            (2, "resident_manager", &input.resident_manager),
+            (3, "general_manager", &input.general_manager),
+        ];
+        for (_, field, ids) in &levels {
+            if ids.len() > 20 {
+                c.fail(*field, "at most 20 people per level");
+                continue;
+            }
+            for (i, id) in ids.iter().enumerate() {
+                let s: Option<(String, String, bool)> = staff_users::table
+                    .find(id)
+                    .select((staff_users::role, staff_users::property_ids, staff_users::active))
+                    .first(conn)
+                    .optional()?;
+                let field = format!("{field}[{i}]");
+                match s {
+                    None => c.fail(field, "unknown staff member"),
+                    Some((_, _, false)) => c.fail(field, "this staff member is deactivated"),
+                    Some((role, _, _)) if role == "analyst" || role == "agent" => {
+                        c.fail(field, "must be a manager or an admin")
+                    }
+                    Some((_, ids, _)) => {
+                        let ids: Vec<String> = serde_json::from_str(&ids).unwrap_or_default();
+                        if !(ids.is_empty() || ids.iter().any(|p| p == property_id)) {
+                            c.fail(field, "does not work at this property");
+                        }
+                    }
+                }
+            }
+        }
+        c.finish()?;
+        diesel::delete(escalation_contacts::table.filter(escalation_contacts::property_id.eq(property_id)))
+            .execute(conn)?;
+        for (level, _, ids) in &levels {
+            let mut ids: Vec<&String> = ids.iter().collect();
+            ids.sort();
+            ids.dedup();
+            for id in ids {
+                diesel::insert_into(escalation_contacts::table)
+                    .values((
+                        escalation_contacts::property_id.eq(property_id),
+                        escalation_contacts::level.eq(level),
+                        escalation_contacts::staff_id.eq(id),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        audit::record(
+            conn,
+            who,
+            "tickets.escalation_contacts_set",
+            "property",
+            Some(property_id),
+            json!({}),
+        )?;
+        Ok(())
+    })?;
+    get_contacts(conn, who, property_id)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketSettingsUpdate {
+    /// 1–90.
+    pub auto_close_days: i64,
+    /// 0–365 (0: no reopening).
+    pub reopen_window_days: i64,
+    pub compensation_limits: CompensationLimits,
+}
+
+pub fn get_settings(conn: &mut DbConnection, who: &Principal) -> Result<TicketSettings, ApiError> {
+    who.require(Perm::TicketsRead)?;
+    settings(conn)
+}
+
+pub fn set_settings(
+    conn: &mut DbConnection,
+    who: &Principal,
+    input: TicketSettingsUpdate,
+) -> Result<TicketSettings, ApiError> {
+    who.require(Perm::TicketsConfigure)?;
+    let mut c = Checks::new();
+    if !(1..=90).contains(&input.auto_close_days) {
+        c.fail("auto_close_days", "must be between 1 and 90");
+    }
+    if !(0..=365).contains(&input.reopen_window_days) {
+        c.fail("reopen_window_days", "must be between 0 and 365");
+    }
+    let l = &input.compensation_limits;
+    for (field, v) in [
+        ("compensation_limits.agent.money", l.agent.money),
+        ("compensation_limits.agent.points", l.agent.points),
+        ("compensation_limits.manager.money", l.manager.money),
+        ("compensation_limits.manager.points", l.manager.points),
+    ] {
+        if !(0..=100_000_000).contains(&v) {
+            c.fail(field, "must be between 0 and 100,000,000");
+        }
+    }
+    if l.agent.money > l.manager.money {
+        c.fail("compensation_limits.agent.money", "must not exceed the manager's");
+    }
+    if l.agent.points > l.manager.points {
+        c.fail("compensation_limits.agent.points", "must not exceed the manager's");
+    }
+    c.finish()?;
+    write_tx(conn, |conn| {
+        let before = settings(conn)?;
+        let limits = serde_json::to_string(&input.compensation_limits).map_err(ApiError::internal)?;
+        for (name, value) in [
+            ("auto_close_days", input.auto_close_days.to_string()),
+            ("reopen_window_days", input.reopen_window_days.to_string()),
+            ("compensation_limits", limits),
+        ] {
+            let n = diesel::update(ticket_settings::table.find(name))
+                .set(ticket_settings::value.eq(&value))
+                .execute(conn)?;
+            if n == 0 {
+                diesel::insert_into(ticket_settings::table)
+                    .values((ticket_settings::name.eq(name), ticket_settings::value.eq(&value)))
+                    .execute(conn)?;
+            }
+        }
+        let after = settings(conn)?;
+        audit::record(
+            conn,
+            who,
+            "tickets.settings_updated",
+            "ticket_settings",
+            None,
+            json!({"before": before, "after": after}),
+        )?;
+        Ok(after)
     })
 }
