@@ -478,8 +478,10 @@ pub async fn get_business_calendar(
     Ok(HttpResponse::Ok().json(state.db(move |conn| ticket_config::get_calendar(conn, &p, &id)).await?))
 }
 
-/// Sets a property's business hours and holidays (its time zone): SLA clocks of tickets opened
-/// from now on count working time only. The on-site 15-minute rule stays wall-clock. Audited.
+/// Sets a property's business hours and holidays (its time zone): from now on SLA clocks count
+/// working time only — new tickets, and every clock computed later on open ones (pauses,
+/// resumes, reopenings, re-triage); due times already set stay. The on-site 15-minute rule
+/// stays wall-clock. Audited.
 ///
 /// **Access:** admin.
 #[utoipa::path(tag = "ticket-settings", security(("bearer" = [])), request_body = BusinessCalendar,

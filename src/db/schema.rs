@@ -411,6 +411,7 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         resolution_summary -> Nullable<Text>,
         reopen_count -> Integer,
+        customer_replied_at -> Nullable<Timestamp>,
         source_kind -> Nullable<Text>,
         source_id -> Nullable<Text>,
         version -> BigInt,

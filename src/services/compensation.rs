@@ -400,7 +400,12 @@ fn decide(
             conn,
             who,
             &r.1,
-            json!({"compensation_id": id, "event": wanted.as_str(), "kind": r.2, "points": r.5, "ledger_entry_id": ledger, "note": note}),
+            // Approved: shown to the guest, so without the approver's note (it stays on the offer).
+            if approve {
+                json!({"compensation_id": id, "event": wanted.as_str(), "kind": r.2, "points": r.5, "ledger_entry_id": ledger})
+            } else {
+                json!({"compensation_id": id, "event": wanted.as_str(), "kind": r.2, "points": r.5, "note": note})
+            },
             approve,
             at,
         )?;

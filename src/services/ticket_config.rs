@@ -187,6 +187,9 @@ pub fn list_policies(
 ) -> Result<Vec<SlaPolicy>, ApiError> {
     who.require(Perm::TicketsRead)?;
     read_tx(conn, |conn| {
+        if let Some(p) = property_id {
+            ensure_property(conn, who, p)?;
+        }
         let mut out = Vec::new();
         for s in Severity::ALL {
             out.push(policy_for(conn, property_id, *s)?);

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{NaiveDate, NaiveDateTime, Utc};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -109,8 +109,14 @@ fn pred(start: NaiveDateTime, end: NaiveDateTime, scope: &Option<Vec<String>>) -
 pub fn report(conn: &mut DbConnection, who: &Principal, p: &ReportParams) -> Result<TicketReport, ApiError> {
     who.require(Perm::TicketsReport)?;
     let to = p.to.unwrap_or_else(|| Utc::now().date_naive());
-    let from = p.from.unwrap_or(to - Duration::days(30));
     let mut c = Checks::new();
+    let from = match p.from.or_else(|| to.checked_sub_days(chrono::Days::new(30))) {
+        Some(f) => f,
+        None => return Err(ApiError::field("to", "out of range")),
+    };
+    let Some(day_after) = to.checked_add_days(chrono::Days::new(1)) else {
+        return Err(ApiError::field("to", "out of range"));
+    };
     if from > to {
         c.fail("from", "must not be after to");
     } else if (to - from).num_days() > 366 {
@@ -123,7 +129,7 @@ pub fn report(conn: &mut DbConnection, who: &Principal, p: &ReportParams) -> Res
     }
     c.finish()?;
     let start: NaiveDateTime = from.and_hms_opt(0, 0, 0).unwrap_or_default();
-    let end: NaiveDateTime = (to + Duration::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default();
+    let end: NaiveDateTime = day_after.and_hms_opt(0, 0, 0).unwrap_or_default();
     let scope: Option<Vec<String>> = match (&p.property_id, who.property_scope()) {
         (Some(pid), _) => Some(vec![pid.clone()]),
         (None, Some(s)) => Some(s.to_vec()),

@@ -81,6 +81,7 @@ pub struct TicketRow {
     pub closed_at: Option<NaiveDateTime>,
     pub resolution_summary: Option<String>,
     pub reopen_count: i32,
+    pub customer_replied_at: Option<NaiveDateTime>,
     pub source_kind: Option<String>,
     pub source_id: Option<String>,
     pub version: i64,
@@ -145,6 +146,9 @@ pub struct Ticket {
     pub closed_at: Option<DateTime<Utc>>,
     pub resolution_summary: Option<String>,
     pub reopen_count: i32,
+    /// The guest's last reply in the app; one after `resolved_at` holds off the auto-close
+    /// until staff close or reopen the ticket.
+    pub customer_replied_at: Option<DateTime<Utc>>,
     /// What opened it, e.g. `ota_review` + the review id, or `survey_response`.
     pub source_kind: Option<String>,
     pub source_id: Option<String>,
@@ -190,6 +194,7 @@ fn render(r: TicketRow) -> Ticket {
         closed_at: r.closed_at.map(utc),
         resolution_summary: r.resolution_summary,
         reopen_count: r.reopen_count,
+        customer_replied_at: r.customer_replied_at.map(utc),
         source_kind: r.source_kind,
         source_id: r.source_id,
         version: r.version,
@@ -287,8 +292,8 @@ pub struct TicketCreate {
         max_length = 10000
     )]
     pub description: String,
-    /// Staff: defaults to the caller (first-contact ownership). Integrations: nobody until a
-    /// staff member takes it.
+    /// An active agent, manager or admin of the property. Staff: defaults to the caller
+    /// (first-contact ownership). Integrations: unowned unless they name one.
     pub owner_id: Option<String>,
     /// What opened it, e.g. `ota_review` with the review's id.
     #[schema(max_length = 40)]
@@ -440,6 +445,28 @@ fn load_for_staff(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<
     Ok(r)
 }
 
+/// Takes the ticket's row lock for the rest of the transaction (PostgreSQL; SQLite's write
+/// transaction already holds the database), so concurrent changes of one ticket — a comment,
+/// a sweep, a guest's reopen — run one after the other, each on the state the other left.
+fn lock_row(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+    diesel::update(t::table.find(id))
+        .set(t::version.eq(t::version))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn lock_for_staff(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<TicketRow, ApiError> {
+    load_for_staff(conn, who, id)?;
+    lock_row(conn, id)?;
+    load_row(conn, id)
+}
+
+fn lock_for_guest(conn: &mut DbConnection, customer_id: &str, id: &str) -> Result<TicketRow, ApiError> {
+    load_for_guest(conn, customer_id, id)?;
+    lock_row(conn, id)?;
+    load_row(conn, id)
+}
+
 /// The guest's own ticket (404 for anyone else's).
 fn load_for_guest(conn: &mut DbConnection, customer_id: &str, id: &str) -> Result<TicketRow, ApiError> {
     let r = load_row(conn, id)?;
@@ -470,10 +497,11 @@ fn add_entry(
     actor_id: Option<&str>,
     e: EntryDraft,
     at: NaiveDateTime,
-) -> Result<(), ApiError> {
+) -> Result<String, ApiError> {
+    let id = new_id();
     diesel::insert_into(te::table)
         .values((
-            te::id.eq(new_id()),
+            te::id.eq(&id),
             te::ticket_id.eq(ticket_id),
             te::kind.eq(e.kind.as_str()),
             te::visibility.eq(e.visibility.as_str()),
@@ -484,7 +512,7 @@ fn add_entry(
             te::created_at.eq(at),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(id)
 }
 
 fn entry_by(
@@ -493,7 +521,7 @@ fn entry_by(
     ticket_id: &str,
     e: EntryDraft,
     at: NaiveDateTime,
-) -> Result<(), ApiError> {
+) -> Result<String, ApiError> {
     add_entry(conn, ticket_id, who.actor_kind(), Some(who.actor_id()), e, at)
 }
 
@@ -519,13 +547,13 @@ fn sla_entry(
         },
         at,
     )
+    .map(|_| ())
 }
 
-fn response_rule(channel: TicketChannel, kind: TicketKind) -> ResponseRule {
+fn response_rule(channel: TicketChannel) -> ResponseRule {
     match channel {
         TicketChannel::OnSite => ResponseRule::OnSite,
         TicketChannel::OtaReview | TicketChannel::Survey => ResponseRule::Within24h,
-        _ if kind == TicketKind::Feedback => ResponseRule::Within24h,
         _ => ResponseRule::Policy,
     }
 }
@@ -540,8 +568,7 @@ fn apply_sla(
 ) -> Result<(), ApiError> {
     let policy = ticket_config::policy_for(conn, Some(&r.property_id), r.severity())?;
     let clock = ticket_config::clock_for(conn, &r.property_id)?;
-    let kind = TicketKind::parse(&r.kind).unwrap_or(TicketKind::Complaint);
-    let rule = response_rule(r.channel(), kind);
+    let rule = response_rule(r.channel());
     let due = sla::due_times(
         &clock,
         utc(from),
@@ -586,37 +613,36 @@ fn notified_for(conn: &mut DbConnection, property_id: &str, level: i32) -> Resul
         .filter(ec::level.eq(level))
         .select(ec::staff_id)
         .load(conn)?;
-    let staff: Vec<(String, String, String, String, bool)> = staff_users::table
+    let mut q = staff_users::table
+        .filter(staff_users::active.eq(true))
         .select((
             staff_users::id,
             staff_users::display_name,
             staff_users::role,
             staff_users::property_ids,
-            staff_users::active,
         ))
         .order(staff_users::id)
-        .load(conn)?;
-    let pick = |s: &(String, String, String, String, bool)| Notified {
-        staff_id: s.0.clone(),
-        display_name: s.1.clone(),
-        role: s.2.clone(),
-    };
-    if !contacts.is_empty() {
-        return Ok(staff
-            .iter()
-            .filter(|s| s.4 && contacts.contains(&s.0))
-            .map(pick)
-            .collect());
+        .into_boxed();
+    let fallback = contacts.is_empty();
+    if fallback {
+        let role = if level >= 3 { Role::Admin } else { Role::Manager };
+        q = q.filter(staff_users::role.eq(role.as_str()));
+    } else {
+        q = q.filter(staff_users::id.eq_any(contacts));
     }
+    let staff: Vec<(String, String, String, String)> = q.load(conn)?;
     let covers = |ids: &str| {
         let ids: Vec<String> = serde_json::from_str(ids).unwrap_or_default();
         ids.is_empty() || ids.iter().any(|p| p == property_id)
     };
-    let role = if level >= 3 { Role::Admin } else { Role::Manager };
     Ok(staff
-        .iter()
-        .filter(|s| s.4 && s.2 == role.as_str() && covers(&s.3))
-        .map(pick)
+        .into_iter()
+        .filter(|s| !fallback || covers(&s.3))
+        .map(|s| Notified {
+            staff_id: s.0,
+            display_name: s.1,
+            role: s.2,
+        })
         .collect())
 }
 
@@ -648,6 +674,7 @@ fn escalate_to(
         },
         at,
     )
+    .map(|_| ())
 }
 
 fn check_text(c: &mut Checks, subject: &str, description: &str) -> (String, String) {
@@ -769,6 +796,7 @@ fn open(conn: &mut DbConnection, who: &Principal, n: NewTicket, at: NaiveDateTim
         closed_at: None,
         resolution_summary: None,
         reopen_count: 0,
+        customer_replied_at: None,
         source_kind: n.source_kind,
         source_id: n.source_id,
         version: 1,
@@ -784,7 +812,7 @@ fn open(conn: &mut DbConnection, who: &Principal, n: NewTicket, at: NaiveDateTim
             kind: EntryKind::Created,
             visibility: Visibility::CustomerVisible,
             body: None,
-            data: json!({"kind": r.kind, "category": r.category, "severity": r.severity, "channel": r.channel, "owner_id": r.owner_id}),
+            data: json!({"kind": r.kind, "category": r.category, "channel": r.channel}),
         },
         at,
     )?;
@@ -963,7 +991,7 @@ pub fn update(
     let subject = patch.subject.as_deref().map(|s| c.text("subject", s, 1, 200));
     c.finish()?;
     write_tx(conn, |conn| {
-        let mut r = load_for_staff(conn, who, id)?;
+        let mut r = lock_for_staff(conn, who, id)?;
         check_version(&r, version)?;
         let at = now();
         let mut changed = serde_json::Map::new();
@@ -983,20 +1011,11 @@ pub fn update(
         }
         if let Some(sev) = patch.severity {
             if sev != r.severity() {
+                let old_severity = r.severity();
                 changed.insert("severity".into(), json!({"from": r.severity, "to": sev.as_str()}));
                 r.severity = sev.as_str().into();
                 if r.state().is_open() {
-                    let opened = r.created_at;
-                    let paused = r.resolution_paused_at.is_some();
-                    apply_sla(conn, &mut r, opened, at)?;
-                    if paused {
-                        // Still waiting for the guest: keep the new clock paused from now.
-                        let clock = ticket_config::clock_for(conn, &r.property_id)?;
-                        let due = utc(r.resolution_due_at.unwrap_or(at));
-                        r.resolution_remaining_secs = Some(sla::pause(&clock, due, utc(at)));
-                        r.resolution_paused_at = Some(at);
-                        r.resolution_due_at = None;
-                    }
+                    retarget(conn, &mut r, old_severity, at)?;
                 }
                 if sev == Severity::Critical {
                     escalate_to(
@@ -1029,6 +1048,47 @@ pub fn update(
         audit::record(conn, who, "ticket.updated", "ticket", Some(&r.id), json!({}))?;
         Ok(render(r))
     })
+}
+
+/// Re-triage: the first response (if not given yet) gets the new severity's target from the
+/// opening time; the resolution clock keeps what it has used and gains or loses the difference
+/// between the two targets (paused time stays uncounted; a breach already recorded stays).
+fn retarget(conn: &mut DbConnection, r: &mut TicketRow, old: Severity, at: NaiveDateTime) -> Result<(), ApiError> {
+    let before = ticket_config::policy_for(conn, Some(&r.property_id), old)?;
+    let after = ticket_config::policy_for(conn, Some(&r.property_id), r.severity())?;
+    let clock = ticket_config::clock_for(conn, &r.property_id)?;
+    if r.first_responded_at.is_none() && r.first_response_breached_at.is_none() {
+        let due = sla::due_times(
+            &clock,
+            utc(r.created_at),
+            after.first_response_minutes as i64,
+            after.resolution_minutes as i64,
+            response_rule(r.channel()),
+        );
+        r.first_response_due_at = due.first_response.naive_utc();
+    }
+    let delta = (after.resolution_minutes as i64 - before.resolution_minutes as i64) * 60;
+    if r.resolution_breached_at.is_none() {
+        if let Some(left) = r.resolution_remaining_secs.as_mut() {
+            *left += delta;
+        } else if let Some(due) = r.resolution_due_at {
+            let left = clock.between(utc(at), utc(due)) + delta;
+            r.resolution_due_at = Some(sla::resume(&clock, left, utc(at)).naive_utc());
+        }
+    }
+    sla_entry(
+        conn,
+        &r.id,
+        SlaEvent::Applied,
+        json!({
+            "reason": "severity changed",
+            "severity": r.severity,
+            "first_response_due_at": r.first_response_due_at.and_utc(),
+            "resolution_due_at": r.resolution_due_at.map(utc),
+            "resolution_remaining_seconds": r.resolution_remaining_secs,
+        }),
+        at,
+    )
 }
 
 /// The one path every state change takes, whoever asks.
@@ -1075,6 +1135,10 @@ fn change_state(
     if to == TicketState::AwaitingCustomer {
         if let Some(due) = r.resolution_due_at {
             let left = sla::pause(&clock, utc(due), utc(at));
+            if left <= 0 && r.resolution_breached_at.is_none() {
+                // Already late: the breach happened before the wait, record it now.
+                breach(conn, r, Clock_::Resolution, at)?;
+            }
             r.resolution_remaining_secs = Some(left);
             r.resolution_paused_at = Some(at);
             r.resolution_due_at = None;
@@ -1102,6 +1166,8 @@ fn change_state(
     }
     match to {
         TicketState::Resolved => {
+            // The resolution summary is shown to the guest: it is a response too.
+            first_response(conn, r, at)?;
             r.resolved_at = Some(at);
             r.resolution_summary = summary.clone();
             let on_time = r.resolution_breached_at.is_none() && r.resolution_due_at.is_none_or(|d| at <= d);
@@ -1117,7 +1183,7 @@ fn change_state(
             r.resolved_at = None;
             r.closed_at = None;
             r.resolution_summary = None;
-            r.resolution_breached_at = None;
+            // A past breach stays on record (reports count it); the new clock runs for the queue.
             let policy = ticket_config::policy_for(conn, Some(&r.property_id), r.severity())?;
             let due = clock.add(utc(at), policy.resolution_minutes as i64 * 60);
             r.resolution_due_at = Some(due.naive_utc());
@@ -1183,7 +1249,7 @@ pub fn transition(
     let note = c.opt_text("note", input.note.as_deref(), 5000);
     c.finish()?;
     write_tx(conn, |conn| {
-        let mut r = load_for_staff(conn, who, id)?;
+        let mut r = lock_for_staff(conn, who, id)?;
         check_version(&r, version)?;
         change_state(conn, who, &mut r, input.to, summary, note, now())?;
         Ok(render(r))
@@ -1218,12 +1284,12 @@ pub fn comment(
     c.finish()?;
     let visibility = input.visibility.unwrap_or(Visibility::Internal);
     write_tx(conn, |conn| {
-        let mut r = load_for_staff(conn, who, id)?;
+        let mut r = lock_for_staff(conn, who, id)?;
         let at = now();
         if visibility == Visibility::CustomerVisible {
             first_response(conn, &mut r, at)?;
         }
-        entry_by(
+        let entry_id = entry_by(
             conn,
             who,
             &r.id,
@@ -1236,7 +1302,7 @@ pub fn comment(
             at,
         )?;
         save(conn, &mut r, at)?;
-        last_entry(conn, &r.id, true)
+        entry(conn, &entry_id, true)
     })
 }
 
@@ -1246,7 +1312,7 @@ pub fn handover(conn: &mut DbConnection, who: &Principal, id: &str, input: Hando
     let note = c.opt_text("note", input.note.as_deref(), 2000);
     c.finish()?;
     write_tx(conn, |conn| {
-        let mut r = load_for_staff(conn, who, id)?;
+        let mut r = lock_for_staff(conn, who, id)?;
         // The owner hands over; managers and admins may reassign; an unowned ticket may be taken.
         let may = match (&who.actor, &r.owner_id) {
             (_, None) => true,
@@ -1336,12 +1402,8 @@ fn entry_cols() -> (
     )
 }
 
-fn last_entry(conn: &mut DbConnection, ticket_id: &str, staff_view: bool) -> Result<TimelineEntry, ApiError> {
-    let e: EntryRow = te::table
-        .filter(te::ticket_id.eq(ticket_id))
-        .select(entry_cols())
-        .order(te::id.desc())
-        .first(conn)?;
+fn entry(conn: &mut DbConnection, id: &str, staff_view: bool) -> Result<TimelineEntry, ApiError> {
+    let e: EntryRow = te::table.find(id).select(entry_cols()).first(conn)?;
     Ok(to_entry(e, staff_view))
 }
 
@@ -1416,6 +1478,7 @@ pub fn record_compensation(
         },
         at,
     )
+    .map(|_| ())
 }
 
 // ---- guests ---------------------------------------------------------------------------------
@@ -1517,7 +1580,7 @@ pub fn comment_mine(
     let body = c.text("body", &input.body, 1, 10_000);
     c.finish()?;
     write_tx(conn, |conn| {
-        let mut r = load_for_guest(conn, &customer_id, id)?;
+        let mut r = lock_for_guest(conn, &customer_id, id)?;
         if r.state() == TicketState::Closed {
             return Err(ApiError::Conflict {
                 detail: "the ticket is closed; reopen it to write more".into(),
@@ -1525,7 +1588,8 @@ pub fn comment_mine(
             });
         }
         let at = now();
-        entry_by(
+        r.customer_replied_at = Some(at);
+        let entry_id = entry_by(
             conn,
             who,
             &r.id,
@@ -1542,7 +1606,7 @@ pub fn comment_mine(
         } else {
             save(conn, &mut r, at)?;
         }
-        last_entry(conn, &r.id, false)
+        entry(conn, &entry_id, false)
     })
 }
 
@@ -1550,7 +1614,7 @@ pub fn comment_mine(
 pub fn confirm_mine(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<MyTicket, ApiError> {
     let customer_id = who.require_customer()?.to_string();
     write_tx(conn, |conn| {
-        let mut r = load_for_guest(conn, &customer_id, id)?;
+        let mut r = lock_for_guest(conn, &customer_id, id)?;
         if r.state() != TicketState::Resolved {
             return Err(ApiError::IllegalTransition {
                 detail: format!("only a resolved ticket can be confirmed; this one is {}", r.state),
@@ -1575,7 +1639,7 @@ pub fn reopen_mine(
     let reason = c.text("reason", &input.reason, 1, 5000);
     c.finish()?;
     write_tx(conn, |conn| {
-        let mut r = load_for_guest(conn, &customer_id, id)?;
+        let mut r = lock_for_guest(conn, &customer_id, id)?;
         let at = now();
         change_state(conn, who, &mut r, TicketState::Reopened, None, None, at)?;
         entry_by(
@@ -1655,7 +1719,9 @@ pub fn sweep(conn: &mut DbConnection, as_of: NaiveDateTime, batch: i64) -> Resul
                 t::table
                     .find(&id)
                     .filter(t::first_responded_at.is_null())
-                    .filter(t::first_response_breached_at.is_null()),
+                    .filter(t::first_response_breached_at.is_null())
+                    .filter(t::first_response_due_at.lt(as_of))
+                    .filter(t::state.ne_all(vec!["resolved", "closed"])),
             )
             .set(t::first_response_breached_at.eq(as_of))
             .execute(conn)?;
@@ -1688,7 +1754,8 @@ pub fn sweep(conn: &mut DbConnection, as_of: NaiveDateTime, batch: i64) -> Resul
                     .filter(t::resolution_breached_at.is_null())
                     .filter(t::resolution_paused_at.is_null())
                     .filter(t::resolution_due_at.lt(as_of))
-                    .filter(t::resolved_at.is_null()),
+                    .filter(t::resolved_at.is_null())
+                    .filter(t::state.ne_all(vec!["resolved", "closed"])),
             )
             .set(t::resolution_breached_at.eq(as_of))
             .execute(conn)?;
@@ -1708,6 +1775,11 @@ pub fn sweep(conn: &mut DbConnection, as_of: NaiveDateTime, batch: i64) -> Resul
     let stale: Vec<String> = t::table
         .filter(t::state.eq(TicketState::Resolved.as_str()))
         .filter(t::resolved_at.lt(cutoff))
+        .filter(
+            t::customer_replied_at
+                .is_null()
+                .or(t::customer_replied_at.lt(t::resolved_at)),
+        )
         .select(t::id)
         .order(t::resolved_at)
         .limit(batch)
@@ -1719,7 +1791,12 @@ pub fn sweep(conn: &mut DbConnection, as_of: NaiveDateTime, batch: i64) -> Resul
                 t::table
                     .find(&id)
                     .filter(t::state.eq(TicketState::Resolved.as_str()))
-                    .filter(t::resolved_at.lt(cutoff)),
+                    .filter(t::resolved_at.lt(cutoff))
+                    .filter(
+                        t::customer_replied_at
+                            .is_null()
+                            .or(t::customer_replied_at.lt(t::resolved_at)),
+                    ),
             )
             .set(t::updated_at.eq(as_of))
             .execute(conn)?;
@@ -1766,21 +1843,9 @@ mod tests {
 
     #[test]
     fn response_rules_by_channel() {
-        assert_eq!(
-            response_rule(TicketChannel::OnSite, TicketKind::Complaint),
-            ResponseRule::OnSite
-        );
-        assert_eq!(
-            response_rule(TicketChannel::OtaReview, TicketKind::Complaint),
-            ResponseRule::Within24h
-        );
-        assert_eq!(
-            response_rule(TicketChannel::Survey, TicketKind::Feedback),
-            ResponseRule::Within24h
-        );
-        assert_eq!(
-            response_rule(TicketChannel::Phone, TicketKind::Complaint),
-            ResponseRule::Policy
-        );
+        assert_eq!(response_rule(TicketChannel::OnSite), ResponseRule::OnSite);
+        assert_eq!(response_rule(TicketChannel::OtaReview), ResponseRule::Within24h);
+        assert_eq!(response_rule(TicketChannel::Survey), ResponseRule::Within24h);
+        assert_eq!(response_rule(TicketChannel::Phone), ResponseRule::Policy);
     }
 }

@@ -1158,3 +1158,132 @@ async fn escalation_contacts_and_ticket_settings_are_admin_data() {
     .expect(200);
     assert_eq!(d.sweep(later(Duration::days(4))).tickets_auto_closed, 1);
 }
+
+#[actix_rt::test]
+async fn clocks_stay_honest_through_pauses_retriage_and_replies() {
+    let d = desk().await;
+    use concierge::db::schema::tickets;
+    use diesel::prelude::*;
+
+    // Paused after the due time: the breach is recorded at the pause, resolving is not `met`.
+    let t = d.open(&d.agent, "high", "phone").await;
+    let id = t["id"].as_str().unwrap().to_string();
+    diesel::update(tickets::table.find(&id))
+        .set(tickets::resolution_due_at.eq(Some(later(Duration::minutes(-5)))))
+        .execute(&mut *d.app.conn())
+        .unwrap();
+    d.move_to(&d.agent, &id, json!({"to": "awaiting_customer"}))
+        .await
+        .expect(200);
+    d.move_to(&d.agent, &id, json!({"to": "resolved", "resolution_summary": "done"}))
+        .await
+        .expect(200);
+    let sla = d
+        .timeline(&d.agent, &format!("/api/v1/tickets/{id}/timeline?kind=sla"))
+        .await;
+    let events: Vec<String> = sla
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["data"]["event"].as_str().unwrap(),
+                e["data"]["clock"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            "applied:-",
+            "breached:resolution",
+            "paused:resolution",
+            "resumed:resolution",
+            "met:first_response"
+        ],
+        "no resolution `met` after a breach"
+    );
+    let t = d.app.get(&format!("/api/v1/tickets/{id}"), &d.agent).await;
+    assert_eq!(t.body["escalation_level"], 1);
+    // The summary the guest saw was the first response: reopening does not breach it later.
+    assert!(!t.body["sla"]["first_responded_at"].is_null());
+    d.app
+        .post(
+            &format!("/api/v1/me/tickets/{id}/reopen"),
+            &d.guest,
+            json!({"reason": "again"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(d.sweep(later(Duration::hours(3))).first_response_breaches, 0);
+    // The guest's view of the opening entry carries no internal fields.
+    let seen = d
+        .timeline(&d.guest, &format!("/api/v1/me/tickets/{id}/timeline?kind=created"))
+        .await;
+    assert_eq!(
+        seen[0]["data"],
+        json!({"kind": "complaint", "category": "cleanliness", "channel": "phone"})
+    );
+
+    // Re-triage while paused: the resolution clock gains the difference (medium 48 h → low 72 h).
+    let t = d.open(&d.agent, "medium", "email").await;
+    let id = t["id"].as_str().unwrap().to_string();
+    let w = d.move_to(&d.agent, &id, json!({"to": "awaiting_customer"})).await;
+    let left = w.body["sla"]["resolution_remaining_seconds"].as_i64().unwrap();
+    let p = d
+        .app
+        .patch(&format!("/api/v1/tickets/{id}"), &d.agent, json!({"severity": "low"}))
+        .await;
+    p.expect(200);
+    assert_eq!(
+        p.body["sla"]["resolution_remaining_seconds"].as_i64().unwrap(),
+        left + 24 * 3600
+    );
+    assert_eq!(p.body["sla"]["resolution_paused"], true);
+
+    // A guest's reply after the resolution holds off the auto-close.
+    let t = d.open(&d.agent, "low", "email").await;
+    let id = t["id"].as_str().unwrap().to_string();
+    d.move_to(&d.agent, &id, json!({"to": "resolved", "resolution_summary": "fixed"}))
+        .await
+        .expect(200);
+    let c = d
+        .app
+        .post(
+            &format!("/api/v1/me/tickets/{id}/comments"),
+            &d.guest,
+            json!({"body": "It is not fixed"}),
+        )
+        .await;
+    c.expect(201);
+    assert_eq!(c.body["body"], "It is not fixed", "the answer is the guest's own entry");
+    assert_eq!(d.sweep(later(Duration::days(8))).tickets_auto_closed, 0);
+    let t = d.app.get(&format!("/api/v1/tickets/{id}"), &d.agent).await;
+    assert_eq!(t.body["state"], "resolved");
+    assert!(!t.body["customer_replied_at"].is_null());
+}
+
+#[actix_rt::test]
+async fn concurrent_edits_with_one_etag_apply_once() {
+    let d = desk().await;
+    let t = d.open(&d.agent, "low", "phone").await;
+    let id = t["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/tickets/{id}");
+    let sevs = [
+        "medium", "high", "critical", "medium", "high", "critical", "medium", "high",
+    ];
+    let edits = sevs.iter().map(|s| {
+        d.app.send(
+            Method::PATCH,
+            &path,
+            Auth::Bearer(&d.agent),
+            Some(json!({"severity": s})),
+            &[("if-match", "\"1\"")],
+        )
+    });
+    let answers = futures_util::future::join_all(edits).await;
+    let ok = answers.iter().filter(|a| a.status.as_u16() == 200).count();
+    let stale = answers.iter().filter(|a| a.status.as_u16() == 412).count();
+    assert_eq!((ok, stale), (1, 7), "one edit wins, the others see they were stale");
+    let t = d.app.get(&path, &d.agent).await;
+    assert_eq!(t.body["version"], 2);
+}

@@ -90,6 +90,8 @@ CREATE TABLE tickets (
     closed_at TIMESTAMP,
     resolution_summary TEXT,
     reopen_count INTEGER NOT NULL,
+    -- The guest's last reply: one after the resolution holds off the auto-close.
+    customer_replied_at TIMESTAMP,
     source_kind TEXT,
     source_id TEXT,
     version BIGINT NOT NULL,
@@ -98,6 +100,9 @@ CREATE TABLE tickets (
 );
 CREATE INDEX tickets_property_idx ON tickets (property_id, id);
 CREATE INDEX tickets_state_idx ON tickets (state, id);
+CREATE INDEX tickets_property_state_idx ON tickets (property_id, state, id);
+CREATE INDEX tickets_breached_idx ON tickets (id)
+    WHERE first_response_breached_at IS NOT NULL OR resolution_breached_at IS NOT NULL;
 CREATE INDEX tickets_owner_idx ON tickets (owner_id, id);
 CREATE INDEX tickets_customer_idx ON tickets (customer_id, id);
 CREATE INDEX tickets_category_idx ON tickets (category, id);
