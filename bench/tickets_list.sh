@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Ticket list benchmark (not a test), PostgreSQL only: seeds BENCH_TICKETS (1,000,000) tickets
 # over 4 properties and a year, then measures GET /api/v1/tickets (limit 50) with wrk — the
-# first page, a page at a deep cursor (90% of the way in), and the same for a filtered queue
-# (state + property) and for an agent restricted to one property — printing p50/p99 and req/s
-# next to GET /health/live measured in the same run.
+# first page, a page at a deep cursor (90% of the way in), and the same for filtered queues
+# (state + property, severity + breached) and for an agent restricted to one property —
+# printing p50/p99 and req/s next to GET /health/live measured in the same run; then the
+# ticket report over a year and over 30 days (one client: it is an analyst's request).
 #   bench/tickets_list.sh          # PostgreSQL at postgres://postgres@127.0.0.1:5432 (BENCH_PG)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,8 +41,8 @@ AGENT=$(login agent@bench.example bench-password-123)
 
 # A cursor 90% of the way into the ids (newest first: ids below it remain).
 DEEP=$(python3 -c "import base64; print(base64.urlsafe_b64encode(b'd|00000000-%08x-7000-8000-000000000000' % ($N // 10)).decode().rstrip('='))")
-run() { # name token path
-  wrk -t2 -c"$CLIENTS" -d"${SECS}s" --latency -H "authorization: Bearer $2" "$B$3" > /tmp/tickets-wrk.txt
+run() { # name token path [clients]
+  local c="${4:-$CLIENTS}"; wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"${SECS}s" --latency -H "authorization: Bearer $2" "$B$3" > /tmp/tickets-wrk.txt
   printf '%-58s %9s req/s  p50 %8s  p99 %8s  non-2xx %s\n' "$1" "$(awk '/Requests\/sec/ {print $2}' /tmp/tickets-wrk.txt)" \
     "$(awk '$1=="50%" {print $2}' /tmp/tickets-wrk.txt)" "$(awk '$1=="99%" {print $2}' /tmp/tickets-wrk.txt)" \
     "$(awk '/Non-2xx/ {n=$NF} END {print n+0}' /tmp/tickets-wrk.txt)"
@@ -54,8 +55,10 @@ echo "GET /api/v1/tickets?limit=50, $COUNT tickets, PostgreSQL, $CLIENTS clients
 run "trivial: /health/live" "$ADMIN" "/health/live"
 run "admin, first page" "$ADMIN" "/api/v1/tickets?limit=50"
 run "admin, deep cursor (90% in)" "$ADMIN" "/api/v1/tickets?limit=50&cursor=$DEEP"
-run "admin, state=investigating&property_id, deep cursor" "$ADMIN" "/api/v1/tickets?limit=50&state=investigating&property_id=bench-prop-2&cursor=$DEEP"
+run "admin, state=investigating&property_id, deep cursor" "$ADMIN" "/api/v1/tickets?limit=50&state=investigating&property_id=bench-prop-3&cursor=$DEEP"
+run "admin, state+property matching nothing, deep cursor" "$ADMIN" "/api/v1/tickets?limit=50&state=investigating&property_id=bench-prop-2&cursor=$DEEP"
 run "admin, severity=critical&breached=true, deep cursor" "$ADMIN" "/api/v1/tickets?limit=50&severity=critical&breached=true&cursor=$DEEP"
 run "agent (one property), deep cursor" "$AGENT" "/api/v1/tickets?limit=50&cursor=$DEEP"
 run "agent (one property), state=new, deep cursor" "$AGENT" "/api/v1/tickets?limit=50&state=new&cursor=$DEEP"
-run "admin, report for a year, all properties" "$ADMIN" "/api/v1/ticket-reports?from=$(date -u -d '364 days ago' +%F)&to=$(date -u +%F)"
+run "admin, report for a year, all properties (1 client)" "$ADMIN" "/api/v1/ticket-reports?from=$(date -u -d '364 days ago' +%F)&to=$(date -u +%F)" 1
+run "admin, report for 30 days, one property (1 client)" "$ADMIN" "/api/v1/ticket-reports?property_id=bench-prop-1" 1

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime, Utc};
-use diesel::dsl::count_star;
+use diesel::dsl::{case_when, count, count_star, sum};
 use diesel::prelude::*;
+use diesel::sql_types::Integer;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -141,40 +142,64 @@ pub fn report(conn: &mut DbConnection, who: &Principal, p: &ReportParams) -> Res
                 t::table.filter(pred(start, end, &scope))
             };
         }
-        macro_rules! group {
-            ($col:expr) => {{
-                let rows: Vec<(String, i64)> = base!().group_by($col).select(($col, count_star())).load(conn)?;
-                rows.into_iter().collect::<BTreeMap<String, i64>>()
-            }};
-        }
-        let by_state = group!(t::state);
-        let by_severity = group!(t::severity);
-        let by_category = group!(t::category);
-        let by_kind = group!(t::kind);
-        let by_channel = group!(t::channel);
-        let by_property = group!(t::property_id);
-        let total: i64 = by_state.values().sum();
-        macro_rules! count {
-            ($q:expr, $conn:expr) => {{
-                let n: i64 = $q.select(count_star()).first($conn)?;
-                n
-            }};
-        }
-        let fr_breached = count!(base!().filter(t::first_response_breached_at.is_not_null()), conn);
-        let res_breached = count!(base!().filter(t::resolution_breached_at.is_not_null()), conn);
-        let any_breached = count!(
-            base!().filter(
-                t::first_response_breached_at
-                    .is_not_null()
-                    .or(t::resolution_breached_at.is_not_null()),
-            ),
-            conn
+        // One scan: counts per combination of dimensions, folded here.
+        let one = || 1i32.into_sql::<Integer>();
+        let zero = || 0i32.into_sql::<Integer>();
+        type Cell = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
         );
-        let reopened = count!(base!().filter(t::reopen_count.gt(0)), conn);
-        let ever_resolved = count!(
-            base!().filter(t::resolved_at.is_not_null().or(t::reopen_count.gt(0))),
-            conn
-        );
+        let cells: Vec<Cell> = base!()
+            .group_by((t::state, t::severity, t::category, t::kind, t::channel, t::property_id))
+            .select((
+                t::state,
+                t::severity,
+                t::category,
+                t::kind,
+                t::channel,
+                t::property_id,
+                count_star(),
+                count(t::first_response_breached_at),
+                count(t::resolution_breached_at),
+                sum(case_when(
+                    t::first_response_breached_at
+                        .is_not_null()
+                        .or(t::resolution_breached_at.is_not_null()),
+                    one(),
+                )
+                .otherwise(zero())),
+                sum(case_when(t::reopen_count.gt(0), one()).otherwise(zero())),
+                sum(case_when(t::resolved_at.is_not_null().or(t::reopen_count.gt(0)), one()).otherwise(zero())),
+            ))
+            .load(conn)?;
+        let (mut by_state, mut by_severity, mut by_category) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        let (mut by_kind, mut by_channel, mut by_property) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        let (mut total, mut fr_breached, mut res_breached, mut any_breached) = (0i64, 0i64, 0i64, 0i64);
+        let (mut reopened, mut ever_resolved) = (0i64, 0i64);
+        for (state, severity, category, kind, channel, property, n, frb, rb, any, re, ever) in cells {
+            *by_state.entry(state).or_insert(0) += n;
+            *by_severity.entry(severity).or_insert(0) += n;
+            *by_category.entry(category).or_insert(0) += n;
+            *by_kind.entry(kind).or_insert(0) += n;
+            *by_channel.entry(channel).or_insert(0) += n;
+            *by_property.entry(property).or_insert(0) += n;
+            total += n;
+            fr_breached += frb;
+            res_breached += rb;
+            any_breached += any.unwrap_or(0);
+            reopened += re.unwrap_or(0);
+            ever_resolved += ever.unwrap_or(0);
+        }
         let done = by_state.get("resolved").copied().unwrap_or(0) + by_state.get("closed").copied().unwrap_or(0);
         let minutes = |a: NaiveDateTime, b: NaiveDateTime| (b - a).num_seconds() as f64 / 60.0;
         let fr: Vec<(NaiveDateTime, Option<NaiveDateTime>)> = base!()

@@ -1,3 +1,4 @@
+DROP STATISTICS IF EXISTS tickets_property_state_stats;
 DROP TABLE ticket_compensations;
 DROP TABLE ticket_entries;
 DROP TABLE tickets;

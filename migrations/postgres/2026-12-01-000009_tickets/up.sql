@@ -150,3 +150,5 @@ CREATE TABLE ticket_compensations (
 );
 CREATE INDEX ticket_compensations_ticket_idx ON ticket_compensations (ticket_id, id);
 CREATE INDEX ticket_compensations_state_idx ON ticket_compensations (state, id);
+-- Queue filters combine property and state; let the planner know how they correlate.
+CREATE STATISTICS tickets_property_state_stats (dependencies, mcv) ON property_id, state FROM tickets;
