@@ -2,7 +2,7 @@
 //! the yearly tier review. Each is safe with several instances on one PostgreSQL (conditional
 //! updates claim tickets; per-account locks and idempotency keys guard the ledger); SQLite is
 //! one instance.
-//! `serve` runs them every `CONCIERGE_JOBS_INTERVAL_SECS` (default 300, 0 = off);
+//! `serve` runs them every `CONCIERGE_JOBS_INTERVAL_SECS` (default 60: SLA breaches are seen within a minute; 0 = off);
 //! `concierge run-jobs` runs them once.
 
 use std::time::Duration;

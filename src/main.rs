@@ -17,7 +17,7 @@ const USAGE: &str = "usage: concierge [serve|migrate|seed-demo|openapi]
 environment: DATABASE_URL (default sqlite://./data/concierge.db), CONCIERGE_BIND
 (default 127.0.0.1:8080), CONCIERGE_JWT_SECRET, CONCIERGE_ENCRYPTION_KEY,
 CONCIERGE_ADMIN_EMAIL, CONCIERGE_ADMIN_PASSWORD, CONCIERGE_POOL_SIZE,
-CONCIERGE_JOBS_INTERVAL_SECS (default 300, 0 = off), RUST_LOG";
+CONCIERGE_JOBS_INTERVAL_SECS (default 60, 0 = off), RUST_LOG";
 
 fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
@@ -106,7 +106,7 @@ fn serve() -> Result<(), String> {
     let interval = std::env::var("CONCIERGE_JOBS_INTERVAL_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
+        .unwrap_or(60);
     concierge::jobs::spawn(pool.clone(), interval);
     let state = AppState::new(config, pool);
     actix_web::rt::System::new().block_on(async move {

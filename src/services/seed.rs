@@ -15,6 +15,8 @@ use crate::services::customer_types::*;
 use crate::services::interactions::{self, InteractionCreate};
 use crate::services::money::from_minor;
 use crate::services::stays::{self, Outlet, SpendInput, StayInput, StayStatus};
+use crate::services::ticket_config::Severity;
+use crate::services::tickets::{self, TicketChannel, TicketKind, TicketState};
 use crate::services::{customers, properties, rewards, staff};
 
 const GIVEN: &[&str] = &[
@@ -77,9 +79,10 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
         ),
         ("analyst@demo.concierge", "Demo Analyst", Role::Analyst, vec![]),
     ];
+    let mut agent_id = String::new();
     for (email, name, role, props) in people {
         let password = format!("demo-{}-password", role.as_str());
-        staff::create(
+        let user = staff::create(
             conn,
             None,
             staff::StaffCreate {
@@ -90,6 +93,9 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
                 password: password.clone(),
             },
         )?;
+        if email == "agent@demo.concierge" {
+            agent_id = user.id.clone();
+        }
         out += &format!("  {:<30} {:<24} {}\n", email, password, role.as_str());
     }
     let today = Utc::now().date_naive();
@@ -284,6 +290,64 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
             .execute(conn)?;
         Ok(())
     })?;
-    out += &format!("\n50 guests with preferences, consents, stays (points earned at check-out) and interactions;\n4 rewards.\nGuest app login: {email} / demo-guest-password\n");
+    // A few tickets of the first guest at Shanghai, at different points of their lifecycle.
+    let demo_tickets = [
+        (
+            "cleanliness",
+            Severity::High,
+            TicketChannel::Phone,
+            "Bathroom not cleaned",
+            None,
+        ),
+        (
+            "noise",
+            Severity::Medium,
+            TicketChannel::OnSite,
+            "Construction noise in the morning",
+            Some(TicketState::Investigating),
+        ),
+        (
+            "billing",
+            Severity::Low,
+            TicketChannel::Email,
+            "Minibar charged twice",
+            Some(TicketState::Resolved),
+        ),
+    ];
+    for (category, severity, channel, subject, state) in demo_tickets {
+        let t = tickets::create(
+            conn,
+            &system,
+            tickets::TicketCreate {
+                property_id: sha.id.clone(),
+                customer_id: Some(first_id.clone()),
+                stay_id: None,
+                kind: TicketKind::Complaint,
+                category: category.into(),
+                severity,
+                channel,
+                subject: subject.into(),
+                description: format!("Demo ticket: {subject}."),
+                owner_id: Some(agent_id.clone()),
+                source_kind: None,
+                source_id: None,
+            },
+        )?;
+        if let Some(to) = state {
+            tickets::transition(
+                conn,
+                &system,
+                &t.id,
+                tickets::TransitionRequest {
+                    to,
+                    resolution_summary: (to == TicketState::Resolved)
+                        .then(|| "Refunded the second charge.".to_string()),
+                    note: None,
+                },
+                None,
+            )?;
+        }
+    }
+    out += &format!("\n50 guests with preferences, consents, stays (points earned at check-out) and interactions;\n4 rewards; 3 tickets of the first guest.\nGuest app login: {email} / demo-guest-password\n");
     Ok(out)
 }

@@ -65,6 +65,19 @@ async fn seed_demo_loads_a_usable_demo_group() {
         .collect();
     assert!(codes.contains(&"FREE-NIGHT"), "{codes:?}");
     assert_eq!(codes.len(), 4);
+    // The demo guest follows their tickets in the app; the Shanghai agent owns them.
+    let mine = app.get("/api/v1/me/tickets", &guest).await;
+    mine.expect(200);
+    let states: Vec<&str> = mine.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, vec!["resolved", "investigating", "new"]);
+    let agent = app.login("agent@demo.concierge", "demo-agent-password").await;
+    let queue = app.get("/api/v1/tickets", &agent).await;
+    assert_eq!(queue.body["data"].as_array().unwrap().len(), 3);
     // The ledger invariant holds across the whole seeded group.
     assert_eq!(app.count("ledger_entries"), 50);
 }
