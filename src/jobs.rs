@@ -11,12 +11,14 @@ use chrono::NaiveDateTime;
 
 use crate::db::Pool;
 use crate::error::ApiError;
-use crate::services::{loyalty, tickets};
+use crate::services::{loyalty, surveys, tickets};
 
 const BATCH: i64 = 500;
 
 #[derive(Debug, Default)]
 pub struct JobReport {
+    pub survey_invitations_opened: usize,
+    pub survey_invitations_expired: usize,
     pub first_response_breaches: usize,
     pub resolution_breaches: usize,
     pub tickets_auto_closed: usize,
@@ -44,6 +46,9 @@ impl std::fmt::Display for JobReport {
 pub fn run_once(pool: &Pool, as_of: NaiveDateTime) -> Result<JobReport, ApiError> {
     let mut conn = pool.get()?;
     let mut report = JobReport::default();
+    let (opened, expired) = surveys::sweep(&mut conn, as_of)?;
+    report.survey_invitations_opened = opened;
+    report.survey_invitations_expired = expired;
     loop {
         let s = tickets::sweep(&mut conn, as_of, BATCH)?;
         report.first_response_breaches += s.first_response_breaches;

@@ -33,6 +33,7 @@ caller's properties or identity answer 404; functions a role may never call answ
         (name = "rewards", description = "Rewards catalogue and redemption orders"),
         (name = "tickets", description = "Complaints and service requests: SLA clocks, escalation, timeline"),
         (name = "ticket-settings", description = "Ticket categories, SLA policies and business calendars"),
+        (name = "surveys", description = "NPS/CSAT surveys: templates, invitations, answers, scores"),
         (name = "me", description = "The guest's own profile (customer tokens)"),
         (name = "properties", description = "Hotels and branches of the group"),
         (name = "staff", description = "Staff users and roles"),

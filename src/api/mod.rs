@@ -14,6 +14,7 @@ pub mod properties;
 pub mod rewards;
 pub mod staff;
 pub mod stays;
+pub mod surveys;
 pub mod tickets;
 
 use actix_web::dev::ResourceDef;
@@ -114,6 +115,21 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(tickets::put_escalation_contacts)
         .service(tickets::get_ticket_settings)
         .service(tickets::put_ticket_settings)
+        .service(surveys::create_survey_template)
+        .service(surveys::list_survey_templates)
+        .service(surveys::get_survey_template)
+        .service(surveys::update_survey_template)
+        .service(surveys::get_survey_settings)
+        .service(surveys::put_survey_settings)
+        .service(surveys::create_survey_invitation)
+        .service(surveys::get_survey_invitation)
+        .service(surveys::new_survey_link)
+        .service(surveys::my_survey_invitations)
+        .service(surveys::answer_my_survey)
+        .service(surveys::survey_link_questions)
+        .service(surveys::answer_survey_link)
+        .service(surveys::list_survey_responses)
+        .service(surveys::survey_scores)
         .service(me::get_me)
         .service(me::update_me)
         .service(me::set_my_consent)

@@ -43,6 +43,16 @@ pub enum Perm {
     TicketsReport,
     /// Approving compensation above the offerer's limit (up to the approver's own).
     CompensationApprove,
+    /// Survey templates (versioned question sets).
+    SurveysManage,
+    /// Templates, invitations and responses (personal data by role).
+    SurveysRead,
+    /// Inviting guests by hand or at a touchpoint; issuing answer links.
+    SurveysInvite,
+    /// NPS/CSAT/CES scores (no personal data).
+    SurveysReport,
+    /// Survey settings (delays, expiry, bonus, consent rule).
+    SurveysConfigure,
 }
 
 impl Perm {
@@ -65,6 +75,11 @@ impl Perm {
             Perm::TicketsConfigure => &[Admin],
             Perm::TicketsReport => &[Admin, Manager, Analyst],
             Perm::CompensationApprove => &[Admin, Manager],
+            Perm::SurveysManage => &[Admin, Manager],
+            Perm::SurveysRead => &[Admin, Manager, Agent, Analyst],
+            Perm::SurveysInvite => &[Admin, Manager, Agent],
+            Perm::SurveysReport => &[Admin, Manager, Analyst],
+            Perm::SurveysConfigure => &[Admin],
         }
     }
 
@@ -79,6 +94,7 @@ impl Perm {
             Perm::LoyaltyAdjust | Perm::RedemptionsManage => &[Scope::LoyaltyWrite],
             Perm::TicketsRead => &[Scope::TicketsRead, Scope::TicketsWrite],
             Perm::TicketsWrite => &[Scope::TicketsWrite],
+            Perm::SurveysInvite => &[Scope::SurveysWrite],
             _ => &[],
         }
     }

@@ -457,6 +457,89 @@ diesel::table! {
 diesel::joinable!(ticket_entries -> tickets (ticket_id));
 diesel::joinable!(ticket_compensations -> tickets (ticket_id));
 
+diesel::table! {
+    survey_settings (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    survey_templates (id) {
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        trigger_kind -> Text,
+        active -> Bool,
+        current_version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_template_versions (template_id, version) {
+        template_id -> Text,
+        version -> Integer,
+        questions -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_invitations (id) {
+        id -> Text,
+        template_id -> Text,
+        template_version -> Integer,
+        customer_id -> Text,
+        property_id -> Text,
+        trigger_kind -> Text,
+        subject_kind -> Text,
+        subject_id -> Nullable<Text>,
+        touchpoint -> Nullable<Text>,
+        token_hash -> Text,
+        state -> Text,
+        send_at -> Timestamp,
+        expires_at -> Timestamp,
+        answered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_responses (id) {
+        id -> Text,
+        invitation_id -> Text,
+        template_id -> Text,
+        template_version -> Integer,
+        customer_id -> Text,
+        property_id -> Text,
+        trigger_kind -> Text,
+        subject_kind -> Text,
+        subject_id -> Nullable<Text>,
+        touchpoint -> Nullable<Text>,
+        answers -> Text,
+        nps -> Nullable<Integer>,
+        csat -> Nullable<Integer>,
+        ces -> Nullable<Integer>,
+        staff_id -> Nullable<Text>,
+        channel -> Text,
+        ticket_id -> Nullable<Text>,
+        bonus_entry_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_aspect_scores (response_id, aspect) {
+        response_id -> Text,
+        aspect -> Text,
+        score -> Integer,
+    }
+}
+
+diesel::joinable!(survey_aspect_scores -> survey_responses (response_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     properties,
     staff_users,
@@ -490,4 +573,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     tickets,
     ticket_entries,
     ticket_compensations,
+    survey_settings,
+    survey_templates,
+    survey_template_versions,
+    survey_invitations,
+    survey_responses,
+    survey_aspect_scores,
 );

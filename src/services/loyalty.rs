@@ -888,6 +888,37 @@ pub fn adjust(
     })
 }
 
+/// Posts the completion bonus of a survey response, once (keyed by the response).
+pub fn post_survey_bonus(
+    conn: &mut DbConnection,
+    who: &Principal,
+    customer_id: &str,
+    points: i64,
+    property_id: &str,
+    response_id: &str,
+) -> Result<(LedgerEntry, bool), ApiError> {
+    let rules = Rules::load(conn)?;
+    ensure_account(conn, customer_id)?;
+    post(
+        conn,
+        who,
+        &rules,
+        Posting {
+            customer_id,
+            kind: EntryKind::Bonus,
+            points,
+            qualifying: false,
+            reason: "survey completed".into(),
+            source: Some(("survey", response_id.to_string())),
+            property_id: Some(property_id.to_string()),
+            idempotency_key: Some(format!("survey:{response_id}")),
+            reverses_id: None,
+            consume: Consume::Fifo,
+            restores: None,
+        },
+    )
+}
+
 /// Posts an approved points compensation of a ticket, in the caller's transaction; keyed by the
 /// compensation's id, so it is applied once however often approval is retried.
 pub fn post_compensation(

@@ -37,6 +37,7 @@ pub mod seed;
 pub mod sla;
 pub mod staff;
 pub mod stays;
+pub mod surveys;
 pub mod ticket_config;
 pub mod ticket_reports;
 pub mod tickets;

@@ -421,6 +421,7 @@ fn on_status_change(conn: &mut DbConnection, who: &Principal, before: &Stay, to:
     match (before.status, to) {
         (_, StayStatus::CheckedOut) => {
             loyalty::earn_for_stay(conn, who, &before.id, &before.customer_id)?;
+            crate::services::surveys::on_check_out(conn, &before.id)?;
         }
         (StayStatus::CheckedOut, StayStatus::Cancelled) => {
             loyalty::reverse_for_stay(conn, who, &before.id)?;
@@ -512,6 +513,7 @@ fn upsert_stay_in_tx(conn: &mut DbConnection, who: &Principal, input: &StayInput
             let stay = load_stay(conn, who, &id)?;
             if stay.status == StayStatus::CheckedOut {
                 loyalty::earn_for_stay(conn, who, &stay.id, &stay.customer_id)?;
+                crate::services::surveys::on_check_out(conn, &stay.id)?;
             }
             Ok((stay, true))
         }

@@ -839,6 +839,41 @@ fn open(conn: &mut DbConnection, who: &Principal, n: NewTicket, at: NaiveDateTim
     Ok(r)
 }
 
+/// Service recovery (SPEC §5): a low survey score opens a `feedback` ticket linked to the
+/// response and its stay, on the survey channel (24 h first response), unowned.
+pub fn open_for_survey(
+    conn: &mut DbConnection,
+    _who: &Principal,
+    property_id: &str,
+    customer_id: &str,
+    stay_id: Option<String>,
+    response_id: &str,
+    subject: &str,
+) -> Result<String, ApiError> {
+    let system = Principal::system("survey");
+    let r = open(
+        conn,
+        &system,
+        NewTicket {
+            property_id: property_id.to_string(),
+            customer_id: Some(customer_id.to_string()),
+            stay_id,
+            kind: TicketKind::Feedback,
+            category: "other".into(),
+            // Low: its policy's first response is the 24 h of SPEC §5 (staff may re-triage).
+            severity: Severity::Low,
+            channel: TicketChannel::Survey,
+            subject: subject.to_string(),
+            description: format!("Opened by survey response {response_id}."),
+            owner_id: None,
+            source_kind: Some("survey_response".into()),
+            source_id: Some(response_id.to_string()),
+        },
+        now(),
+    )?;
+    Ok(r.id)
+}
+
 // ---- staff and integrations ---------------------------------------------------------------
 
 pub fn create(conn: &mut DbConnection, who: &Principal, input: TicketCreate) -> Result<Ticket, ApiError> {
@@ -1177,7 +1212,12 @@ fn change_state(
                 breach(conn, r, Clock_::Resolution, at)?;
             }
         }
-        TicketState::Closed => r.closed_at = Some(at),
+        TicketState::Closed => {
+            r.closed_at = Some(at);
+            if let Some(cid) = r.customer_id.clone() {
+                crate::services::surveys::on_ticket_closed(conn, &r.id, &cid, &r.property_id)?;
+            }
+        }
         TicketState::Reopened => {
             r.reopen_count += 1;
             r.resolved_at = None;

@@ -15,5 +15,6 @@ mod loyalty;
 mod openapi;
 mod seed;
 mod stays;
+mod surveys;
 mod tickets;
 mod tokens;
