@@ -410,3 +410,108 @@ async fn closing_a_ticket_invites_its_guest() {
     assert_eq!(inv[0]["subject_id"], id);
     assert_eq!(inv[0]["questions"][0]["type"], "csat");
 }
+
+#[actix_rt::test]
+async fn parallel_answers_to_one_invitation_record_one_response_and_one_bonus() {
+    let h = hotel().await;
+    h.settings(0, 25).await;
+    h.check_out("CNF-1").await;
+    let inv = h.open_invitations().await;
+    let id = inv[0]["invitation_id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/me/survey-invitations/{id}/response");
+    let tries = (0..8).map(|i| h.app.post(&path, &h.guest, json!({"answers": {"nps": i % 11}})));
+    let answers = futures_util::future::join_all(tries).await;
+    let created = answers.iter().filter(|a| a.status.as_u16() == 201).count();
+    let refused = answers.iter().filter(|a| a.status.as_u16() == 409).count();
+    assert_eq!((created, refused), (1, 7));
+    assert_eq!(h.app.count("survey_responses"), 1);
+    let balance = h.app.get("/api/v1/me/loyalty", &h.guest).await.body["balance"]
+        .as_i64()
+        .unwrap();
+    let stay_points = h.app.get("/api/v1/me/loyalty/entries", &h.guest).await.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "bonus")
+        .count();
+    assert_eq!((balance, stay_points), (25, 1), "one bonus");
+}
+
+#[actix_rt::test]
+async fn survey_endpoints_by_role() {
+    let h = hotel().await;
+    let (_, agent) = h.app.staff_token(&h.admin, "agent", &[&h.prop]).await;
+    let (_, analyst) = h.app.staff_token(&h.admin, "analyst", &[]).await;
+    let other = h.app.create_property(&h.admin, "BJS").await;
+    let (_, stranger) = h.app.staff_token(&h.admin, "manager", &[&other]).await;
+    let key = h.app.api_key(&h.admin, &["surveys:write"], &[&h.prop]).await;
+    let cases: Vec<(&str, &str, u16)> = vec![
+        ("admin", "/api/v1/survey-templates", 200),
+        ("agent", "/api/v1/survey-templates", 200),
+        ("analyst", "/api/v1/survey-scores", 200),
+        ("agent", "/api/v1/survey-scores", 403),
+        ("guest", "/api/v1/survey-templates", 403),
+        ("guest", "/api/v1/survey-responses", 403),
+        ("key", "/api/v1/survey-responses", 403),
+        ("analyst", "/api/v1/survey-settings", 200),
+    ];
+    for (who, path, want) in cases {
+        let token = match who {
+            "admin" => &h.admin,
+            "agent" => &agent,
+            "analyst" => &analyst,
+            "guest" => &h.guest,
+            _ => &key,
+        };
+        assert_eq!(h.app.get(path, token).await.status.as_u16(), want, "{who} GET {path}");
+    }
+    let settings = json!({"post_stay_delay_minutes": 0, "invitation_ttl_days": 14, "completion_bonus_points": 0, "require_consent": false});
+    h.app
+        .put("/api/v1/survey-settings", &h.manager, settings.clone())
+        .await
+        .expect(403);
+    // A manager of another property sees none of this property's responses or invitations.
+    h.settings(0, 0).await;
+    h.check_out("CNF-1").await;
+    let inv = h.open_invitations().await;
+    let id = inv[0]["invitation_id"].as_str().unwrap().to_string();
+    h.app
+        .post(
+            &format!("/api/v1/me/survey-invitations/{id}/response"),
+            &h.guest,
+            json!({"answers": {"nps": 9}}),
+        )
+        .await
+        .expect(201);
+    h.app
+        .get(&format!("/api/v1/survey-invitations/{id}"), &stranger)
+        .await
+        .expect(404);
+    h.app
+        .post(&format!("/api/v1/survey-invitations/{id}/link"), &stranger, json!({}))
+        .await
+        .expect(404);
+    assert_eq!(
+        h.app.get("/api/v1/survey-responses", &stranger).await.body["data"],
+        json!([])
+    );
+    let s = h.app.get("/api/v1/survey-scores", &stranger).await;
+    assert_eq!(s.body["responses"], 0);
+    let s = h
+        .app
+        .get(&format!("/api/v1/survey-scores?property_id={}", h.prop), &stranger)
+        .await;
+    assert_eq!(s.fields(), vec!["property_id"]);
+    // A key outside its property cannot invite there.
+    let templates = h.app.get("/api/v1/survey-templates", &h.manager).await;
+    let tid = templates.body[0]["id"].clone();
+    let r = h
+        .app
+        .post(
+            "/api/v1/survey-invitations",
+            &key,
+            json!({"template_id": tid, "customer_id": h.guest_id, "property_id": other}),
+        )
+        .await;
+    assert_eq!(r.fields(), vec!["property_id"]);
+}
