@@ -10,9 +10,9 @@ use crate::auth::Principal;
 use crate::error::{ApiError, Problem};
 use crate::services::pagination::PageParams;
 use crate::services::surveys::{
-    self, Answers, Invitation, InvitationCreate, InvitationToAnswer, InvitationToAnswerPage, LinkAnswers, LinkToken,
-    ResponseFilter, ScoreParams, ScoreReport, SurveyResponse, SurveyResponsePage, SurveySettings, SurveyTemplate,
-    TemplateCreate, TemplateUpdate,
+    self, Answers, Invitation, InvitationCreate, InvitationFilter, InvitationPage, InvitationToAnswer,
+    InvitationToAnswerPage, LinkAnswers, LinkToken, ResponseFilter, ScoreParams, ScoreReport, SurveyResponse,
+    SurveyResponsePage, SurveySettings, SurveyTemplate, TemplateCreate, TemplateUpdate,
 };
 use crate::state::AppState;
 
@@ -176,8 +176,114 @@ pub async fn new_survey_link(
 #[utoipa::path(tag = "me", security(("bearer" = [])),
     responses((status = 200, description = "Open invitations", body = InvitationToAnswerPage)))]
 #[get("/api/v1/me/survey-invitations")]
-pub async fn my_survey_invitations(state: web::Data<AppState>, p: Principal) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(state.db(move |conn| surveys::my_invitations(conn, &p)).await?))
+pub async fn my_survey_invitations(
+    state: web::Data<AppState>,
+    p: Principal,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page.into_inner();
+    Ok(HttpResponse::Ok().json(state.db(move |conn| surveys::my_invitations(conn, &p, &page)).await?))
+}
+
+/// Survey invitations at the caller's properties, newest first.
+///
+/// **Access:** admin, manager, agent, analyst; no API key.
+#[utoipa::path(tag = "surveys", security(("bearer" = [])), params(InvitationFilter, PageParams),
+    responses((status = 200, description = "Invitations", body = InvitationPage)))]
+#[get("/api/v1/survey-invitations")]
+pub async fn list_survey_invitations(
+    state: web::Data<AppState>,
+    p: Principal,
+    f: web::Query<InvitationFilter>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (f, page) = (f.into_inner(), page.into_inner());
+    Ok(HttpResponse::Ok().json(
+        state
+            .db(move |conn| surveys::list_invitations(conn, &p, &f, &page))
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TokenParam {
+    /// The invitation's single-use link token (answering without login).
+    pub token: Option<String>,
+}
+
+/// Answers an invitation: the guest with their customer JWT, or anyone holding the invitation's
+/// single-use link token (`?token=`; it must be this invitation's). Answers must fit the
+/// template version (422 naming each field); a second answer is 409. A low score (NPS ≤ 6,
+/// CSAT ≤ 2) opens a feedback ticket; the completion bonus, if any, posts once per stay or
+/// ticket.
+///
+/// **Access:** customer (own invitation), or the link's token.
+#[utoipa::path(tag = "surveys", security(("bearer" = []), ()), request_body = Answers,
+    params(("id" = String, Path, description = "Invitation id"), TokenParam),
+    responses((status = 201, description = "Recorded; `{\"response_id\": …}`", body = Object),
+              (status = 404, description = "Unknown invitation or link", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "Answered, expired or not open yet", body = Problem, content_type = "application/problem+json")))]
+#[post("/api/v1/survey-invitations/{id}/responses")]
+pub async fn answer_survey_invitation(
+    state: web::Data<AppState>,
+    caller: GuestOrToken,
+    id: web::Path<String>,
+    body: ApiJson<Answers>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, body) = (id.into_inner(), body.into_inner());
+    let response_id = match caller {
+        GuestOrToken::Token(token) => {
+            state
+                .db(move |conn| surveys::answer_with_token(conn, &id, &token, body))
+                .await?
+        }
+        GuestOrToken::Caller(p) => {
+            state
+                .db(move |conn| surveys::answer_mine(conn, &p, &id, body))
+                .await?
+                .id
+        }
+    };
+    Ok(HttpResponse::Created().json(serde_json::json!({"response_id": response_id})))
+}
+
+/// Who answers: the holder of a link token (`?token=`), or a signed-in caller (401 first,
+/// before the body is looked at, when neither is there).
+pub enum GuestOrToken {
+    Token(String),
+    Caller(Principal),
+}
+
+impl actix_web::FromRequest for GuestOrToken {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &actix_web::HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let token = web::Query::<TokenParam>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.into_inner().token);
+        if let Some(t) = token {
+            return Box::pin(async move { Ok(GuestOrToken::Token(t)) });
+        }
+        let fut = Principal::from_request(req, payload);
+        Box::pin(async move { Ok(GuestOrToken::Caller(fut.await?)) })
+    }
+}
+
+/// Satisfaction report (the SPEC's name for `GET /api/v1/survey-scores`, same parameters).
+///
+/// **Access:** admin, manager, analyst; no API key.
+#[utoipa::path(tag = "surveys", security(("bearer" = [])), params(ScoreParams),
+    responses((status = 200, description = "Scores", body = ScoreReport)))]
+#[get("/api/v1/reports/satisfaction")]
+pub async fn satisfaction_report(
+    state: web::Data<AppState>,
+    p: Principal,
+    q: web::Query<ScoreParams>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    Ok(HttpResponse::Ok().json(state.db(move |conn| surveys::scores(conn, &p, &q)).await?))
 }
 
 /// The guest answers one of their invitations from the app. Answers must fit the template
@@ -188,6 +294,7 @@ pub async fn my_survey_invitations(state: web::Data<AppState>, p: Principal) -> 
 #[utoipa::path(tag = "me", security(("bearer" = [])), request_body = Answers,
     params(("id" = String, Path, description = "Invitation id")),
     responses((status = 201, description = "Recorded", body = SurveyResponse),
+              (status = 404, description = "Not the guest's invitation", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "Answered, expired or not open yet", body = Problem, content_type = "application/problem+json")))]
 #[post("/api/v1/me/survey-invitations/{id}/response")]
 pub async fn answer_my_survey(
@@ -221,7 +328,7 @@ pub async fn survey_link_questions(
 ///
 /// **Access:** anyone holding the link's token.
 #[utoipa::path(tag = "surveys", security(()), request_body = LinkAnswers,
-    responses((status = 201, description = "Recorded; `{\"response_id\": …}`"),
+    responses((status = 201, description = "Recorded; `{\"response_id\": …}`", body = Object),
               (status = 404, description = "Unknown token", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "Answered or expired", body = Problem, content_type = "application/problem+json")))]
 #[post("/api/v1/survey-links/response")]

@@ -888,14 +888,14 @@ pub fn adjust(
     })
 }
 
-/// Posts the completion bonus of a survey response, once (keyed by the response).
+/// Posts the completion bonus of a survey, once per surveyed subject (`stay:<id>`, `ticket:<id>`).
 pub fn post_survey_bonus(
     conn: &mut DbConnection,
     who: &Principal,
     customer_id: &str,
     points: i64,
     property_id: &str,
-    response_id: &str,
+    subject: &str,
 ) -> Result<(LedgerEntry, bool), ApiError> {
     let rules = Rules::load(conn)?;
     ensure_account(conn, customer_id)?;
@@ -909,9 +909,9 @@ pub fn post_survey_bonus(
             points,
             qualifying: false,
             reason: "survey completed".into(),
-            source: Some(("survey", response_id.to_string())),
+            source: Some(("survey", subject.to_string())),
             property_id: Some(property_id.to_string()),
-            idempotency_key: Some(format!("survey:{response_id}")),
+            idempotency_key: Some(format!("survey:{subject}")),
             reverses_id: None,
             consume: Consume::Fifo,
             restores: None,

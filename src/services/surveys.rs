@@ -423,6 +423,7 @@ pub struct InvitationToAnswer {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvitationToAnswerPage {
     pub data: Vec<InvitationToAnswer>,
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -530,6 +531,16 @@ fn render_inv(r: InvRow, token: Option<String>) -> Invitation {
     }
 }
 
+/// Who may hold a link token (it answers as the guest): managers, admins and integrations
+/// with `surveys:write` that deliver the link — not front-line agents.
+fn may_mint_links(who: &Principal) -> bool {
+    match &who.actor {
+        Actor::Staff(s) => matches!(s.role, crate::auth::Role::Admin | crate::auth::Role::Manager),
+        Actor::ApiKey(_) | Actor::System(_) => true,
+        Actor::Customer { .. } => false,
+    }
+}
+
 /// Whether the guest may be invited: not if they withdrew the `surveys` consent, nor (when
 /// consent is required) if they never gave it.
 fn consents(conn: &mut DbConnection, customer_id: &str, require: bool) -> Result<bool, ApiError> {
@@ -559,6 +570,8 @@ pub struct NewInvitation<'a> {
 pub enum Skipped {
     NoConsent,
     OpenForSubject(String),
+    /// Automatic triggers ask about a stay or ticket once, whatever happened to that invitation.
+    AlreadySurveyed,
 }
 
 /// Issues an invitation in the caller's transaction; `Err(Skipped)` inside `Ok` when the rules
@@ -569,6 +582,17 @@ pub fn issue(conn: &mut DbConnection, n: NewInvitation) -> Result<Result<(String
         return Ok(Err(Skipped::NoConsent));
     }
     let at = now();
+    let automatic = matches!(n.trigger, TriggerKind::PostStay | TriggerKind::PostTicket);
+    if let (true, Some(sid)) = (automatic, &n.subject.1) {
+        let before: i64 = si::table
+            .filter(si::subject_kind.eq(n.subject.0.as_str()))
+            .filter(si::subject_id.eq(sid))
+            .count()
+            .get_result(conn)?;
+        if before > 0 {
+            return Ok(Err(Skipped::AlreadySurveyed));
+        }
+    }
     if let Some(sid) = &n.subject.1 {
         let open: Option<(String, String, NaiveDateTime, NaiveDateTime)> = si::table
             .filter(si::subject_kind.eq(n.subject.0.as_str()))
@@ -588,26 +612,45 @@ pub fn issue(conn: &mut DbConnection, n: NewInvitation) -> Result<Result<(String
         }
     }
     let version: i32 = st::table.find(n.template_id).select(st::current_version).first(conn)?;
+    let Some(expires_at) = n.send_at.checked_add_signed(Duration::days(s.invitation_ttl_days)) else {
+        return Err(ApiError::field("send_at", "out of range"));
+    };
     let token = crate::auth::random_hex(24);
     let id = new_id();
-    diesel::insert_into(si::table)
-        .values((
-            si::id.eq(&id),
-            si::template_id.eq(n.template_id),
-            si::template_version.eq(version),
-            si::customer_id.eq(n.customer_id),
-            si::property_id.eq(n.property_id),
-            si::trigger_kind.eq(n.trigger.as_str()),
-            si::subject_kind.eq(n.subject.0.as_str()),
-            si::subject_id.eq(&n.subject.1),
-            si::touchpoint.eq(&n.touchpoint),
-            si::token_hash.eq(sha256_hex(&token)),
-            si::state.eq(if n.send_at <= at { "open" } else { "scheduled" }),
-            si::send_at.eq(n.send_at),
-            si::expires_at.eq(n.send_at + Duration::days(s.invitation_ttl_days)),
-            si::created_at.eq(at),
-        ))
-        .execute(conn)?;
+    let insert = |conn: &mut DbConnection| {
+        diesel::insert_into(si::table)
+            .values((
+                si::id.eq(&id),
+                si::template_id.eq(n.template_id),
+                si::template_version.eq(version),
+                si::customer_id.eq(n.customer_id),
+                si::property_id.eq(n.property_id),
+                si::trigger_kind.eq(n.trigger.as_str()),
+                si::subject_kind.eq(n.subject.0.as_str()),
+                si::subject_id.eq(&n.subject.1),
+                si::touchpoint.eq(&n.touchpoint),
+                si::token_hash.eq(sha256_hex(&token)),
+                si::state.eq(if n.send_at <= at { "open" } else { "scheduled" }),
+                si::send_at.eq(n.send_at),
+                si::expires_at.eq(expires_at),
+                si::created_at.eq(at),
+            ))
+            .execute(conn)
+    };
+    // A concurrent issuer for the same subject (a PMS retry, a manual invitation) may insert
+    // first: the unique index refuses the second, which is then skipped, not an error — on
+    // PostgreSQL inside a savepoint so the caller's transaction (a check-out) carries on.
+    let inserted = match conn.backend() {
+        crate::db::Backend::Postgres => conn.transaction(insert),
+        crate::db::Backend::Sqlite => insert(conn),
+    };
+    match inserted {
+        Ok(_) => {}
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+            return Ok(Err(Skipped::OpenForSubject(String::new())));
+        }
+        Err(e) => return Err(e.into()),
+    }
     Ok(Ok((id, token)))
 }
 
@@ -627,10 +670,14 @@ pub fn on_check_out(conn: &mut DbConnection, stay_id: &str) -> Result<(), ApiErr
     let Some(template) = template_for(conn, TriggerKind::PostStay)? else {
         return Ok(());
     };
-    let (customer_id, property_id): (String, String) = stays::table
+    let (customer_id, property_id, check_out): (String, String, chrono::NaiveDate) = stays::table
         .find(stay_id)
-        .select((stays::customer_id, stays::property_id))
+        .select((stays::customer_id, stays::property_id, stays::check_out))
         .first(conn)?;
+    // History imports (stays that ended days ago) are not surveyed.
+    if check_out < Utc::now().date_naive() - Duration::days(7) {
+        return Ok(());
+    }
     let delay = settings(conn)?.post_stay_delay_minutes;
     issue(
         conn,
@@ -689,6 +736,12 @@ pub fn create_invitation(
         (SubjectKind::Stay | SubjectKind::Ticket, None) => c.fail("subject_id", "is required for this subject_kind"),
         _ => {}
     }
+    if let Some(at) = input.send_at {
+        let now = Utc::now();
+        if at < now - Duration::days(1) || at > now + Duration::days(90) {
+            c.fail("send_at", "must be between a day ago and 90 days ahead");
+        }
+    }
     c.finish()?;
     if !who.can_access_property(&input.property_id) {
         return Err(ApiError::field("property_id", "unknown property"));
@@ -723,6 +776,20 @@ pub fn create_invitation(
                 ));
             }
         }
+        if let (SubjectKind::Ticket, Some(tid)) = (kind, &input.subject_id) {
+            use crate::db::schema::tickets;
+            let owner: Option<(Option<String>, String)> = tickets::table
+                .find(tid)
+                .select((tickets::customer_id, tickets::property_id))
+                .first(conn)
+                .optional()?;
+            if owner != Some((Some(input.customer_id.clone()), input.property_id.clone())) {
+                return Err(ApiError::field(
+                    "subject_id",
+                    "not a ticket of this guest at this property",
+                ));
+            }
+        }
         let trigger = TriggerKind::parse(&trigger).unwrap_or(TriggerKind::Manual);
         let issued = issue(
             conn,
@@ -751,8 +818,11 @@ pub fn create_invitation(
             Err(Skipped::OpenForSubject(existing)) => {
                 return Err(ApiError::Conflict {
                     detail: "this subject already has an open invitation".into(),
-                    existing_id: Some(existing),
+                    existing_id: Some(existing).filter(|e| !e.is_empty()),
                 })
+            }
+            Err(Skipped::AlreadySurveyed) => {
+                return Err(ApiError::internal("manual invitations are never skipped as surveyed"))
             }
         };
         audit::record(
@@ -764,7 +834,7 @@ pub fn create_invitation(
             json!({"invitation_id": id}),
         )?;
         let r: InvRow = si::table.find(&id).select(inv_cols()).first(conn)?;
-        Ok(render_inv(r, Some(token)))
+        Ok(render_inv(r, may_mint_links(who).then_some(token)))
     })
 }
 
@@ -786,6 +856,11 @@ pub fn get_invitation(conn: &mut DbConnection, who: &Principal, id: &str) -> Res
 /// link stops working). Tokens are stored only as hashes.
 pub fn new_link(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<Invitation, ApiError> {
     who.require(Perm::SurveysInvite)?;
+    if !may_mint_links(who) {
+        return Err(ApiError::Forbidden(
+            "answer links are issued to managers, admins and messaging integrations only".into(),
+        ));
+    }
     write_tx(conn, |conn| {
         let r: InvRow = si::table
             .find(id)
@@ -833,22 +908,87 @@ fn to_answer(conn: &mut DbConnection, r: &InvRow) -> Result<InvitationToAnswer, 
     })
 }
 
-/// The guest's open invitations with their questions.
-pub fn my_invitations(conn: &mut DbConnection, who: &Principal) -> Result<InvitationToAnswerPage, ApiError> {
+/// The guest's open invitations with their questions, newest first.
+pub fn my_invitations(
+    conn: &mut DbConnection,
+    who: &Principal,
+    page: &PageParams,
+) -> Result<InvitationToAnswerPage, ApiError> {
     let customer_id = who.require_customer()?.to_string();
+    let cur = page.resolve(Order::Desc)?;
     read_tx(conn, |conn| {
         let at = now();
-        let rows: Vec<InvRow> = si::table
+        let mut q = si::table
             .filter(si::customer_id.eq(&customer_id))
             .filter(si::state.eq_any(["scheduled", "open"]))
             .filter(si::send_at.le(at))
             .filter(si::expires_at.gt(at))
             .select(inv_cols())
             .order(si::id.desc())
-            .limit(50)
-            .load(conn)?;
+            .limit(cur.limit + 1)
+            .into_boxed();
+        if let Some(a) = &cur.after {
+            q = q.filter(si::id.lt(a.clone()));
+        }
+        let rows: Vec<InvRow> = q.load(conn)?;
+        let (rows, next_cursor) = pagination::finish(rows, &cur, |r| &r.0);
         Ok(InvitationToAnswerPage {
             data: rows.iter().map(|r| to_answer(conn, r)).collect::<Result<_, _>>()?,
+            next_cursor,
+        })
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InvitationFilter {
+    pub state: Option<InvitationState>,
+    pub customer_id: Option<String>,
+    pub property_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationPage {
+    pub data: Vec<Invitation>,
+    pub next_cursor: Option<String>,
+}
+
+/// Invitations at the caller's properties, newest first (stored state; `scheduled` ones past
+/// their send time show as `open`).
+pub fn list_invitations(
+    conn: &mut DbConnection,
+    who: &Principal,
+    f: &InvitationFilter,
+    page: &PageParams,
+) -> Result<InvitationPage, ApiError> {
+    who.require(Perm::SurveysRead)?;
+    let cur = page.resolve(Order::Desc)?;
+    read_tx(conn, |conn| {
+        let mut q = si::table
+            .select(inv_cols())
+            .order(si::id.desc())
+            .limit(cur.limit + 1)
+            .into_boxed();
+        if let Some(scope) = who.property_scope() {
+            q = q.filter(si::property_id.eq_any(scope.to_vec()));
+        }
+        if let Some(p) = &f.property_id {
+            q = q.filter(si::property_id.eq(p.clone()));
+        }
+        if let Some(c) = &f.customer_id {
+            q = q.filter(si::customer_id.eq(c.clone()));
+        }
+        if let Some(s) = f.state {
+            q = q.filter(si::state.eq(s.as_str()));
+        }
+        if let Some(a) = &cur.after {
+            q = q.filter(si::id.lt(a.clone()));
+        }
+        let rows: Vec<InvRow> = q.load(conn)?;
+        let (rows, next_cursor) = pagination::finish(rows, &cur, |r| &r.0);
+        Ok(InvitationPage {
+            data: rows.into_iter().map(|r| render_inv(r, None)).collect(),
+            next_cursor,
         })
     })
 }
@@ -1095,9 +1235,24 @@ fn record(
             .set(sr::ticket_id.eq(Some(&ticket)))
             .execute(conn)?;
     }
+    // The bonus rewards feedback on a stay or ticket, once per subject: a subject-less or
+    // repeated invitation cannot be used to mint points.
     let bonus = settings(conn)?.completion_bonus_points;
-    if bonus > 0 {
-        let (entry, _) = crate::services::loyalty::post_survey_bonus(conn, who, &r.3, bonus, &r.4, &id)?;
+    let subject = r.7.as_ref().map(|s| format!("{}:{s}", r.6));
+    let paid_before = match &subject {
+        Some(key) => {
+            use crate::db::schema::ledger_entries as le;
+            le::table
+                .filter(le::customer_id.eq(&r.3))
+                .filter(le::idempotency_key.eq(format!("survey:{key}")))
+                .count()
+                .get_result::<i64>(conn)?
+                > 0
+        }
+        None => true,
+    };
+    if let (true, false, Some(key)) = (bonus > 0, paid_before, &subject) {
+        let (entry, _) = crate::services::loyalty::post_survey_bonus(conn, who, &r.3, bonus, &r.4, key)?;
         diesel::update(sr::table.find(&id))
             .set(sr::bonus_entry_id.eq(Some(&entry.id)))
             .execute(conn)?;
@@ -1119,6 +1274,24 @@ pub fn answer_mine(
         }
         let id = record(conn, who, inv_id, input.answers, input.staff_id, "app")?;
         load_response(conn, who, &id)
+    })
+}
+
+/// Answers invitation `id` with its link token (the token must be this invitation's: 404
+/// otherwise, as for an unknown one).
+pub fn answer_with_token(conn: &mut DbConnection, id: &str, token: &str, input: Answers) -> Result<String, ApiError> {
+    write_tx(conn, |conn| {
+        let r = by_token(conn, token)?;
+        if r.0 != id {
+            return Err(ApiError::not_found("invitation (unknown link)"));
+        }
+        let guest = Principal {
+            actor: Actor::Customer {
+                customer_id: r.3.clone(),
+            },
+            ..Principal::system("survey-link")
+        };
+        record(conn, &guest, &r.0, input.answers, input.staff_id, "link")
     })
 }
 
@@ -1215,9 +1388,10 @@ fn render_resp(r: RespRow, email: Option<String>, who: &Principal, questions: Op
             }
         }
     }
+    let hidden = view == Hidden;
     SurveyResponse {
         id: r.0,
-        invitation_id: r.1,
+        invitation_id: if hidden { String::new() } else { r.1 },
         template_id: r.2,
         template_version: r.3,
         customer_id: (view != Hidden).then_some(r.4),
@@ -1229,13 +1403,13 @@ fn render_resp(r: RespRow, email: Option<String>, who: &Principal, questions: Op
         property_id: r.5,
         trigger: TriggerKind::parse(&r.6).unwrap_or(TriggerKind::Manual),
         subject_kind: SubjectKind::parse(&r.7).unwrap_or(SubjectKind::None),
-        subject_id: r.8,
+        subject_id: if hidden { None } else { r.8 },
         touchpoint: r.9,
         answers,
         nps: r.11,
         csat: r.12,
         ces: r.13,
-        staff_id: r.14,
+        staff_id: if hidden { None } else { r.14 },
         channel: r.15,
         ticket_id: r.16,
         bonus_entry_id: r.17,
@@ -1274,7 +1448,9 @@ pub fn list_responses(
 ) -> Result<SurveyResponsePage, ApiError> {
     who.require(Perm::SurveysRead)?;
     let cur = page.resolve(Order::Desc)?;
-    read_tx(conn, |conn| {
+    // Unmasked staff reads are audited (SPEC §9): those run as a write transaction.
+    let audited = who.personal_view() == crate::auth::PersonalView::Full && matches!(who.actor, Actor::Staff(_));
+    let run = |conn: &mut DbConnection| {
         let mut q = sr::table
             .select(resp_cols())
             .order(sr::id.desc())
@@ -1312,6 +1488,16 @@ pub fn list_responses(
                 e.insert(load_template(conn, &r.2, Some(r.3))?.questions);
             }
         }
+        if audited && !rows.is_empty() {
+            audit::record(
+                conn,
+                who,
+                "survey.responses_read",
+                "survey_response",
+                None,
+                json!({"responses": rows.len(), "customers": ids.len()}),
+            )?;
+        }
         Ok(SurveyResponsePage {
             data: rows
                 .into_iter()
@@ -1323,7 +1509,12 @@ pub fn list_responses(
                 .collect(),
             next_cursor,
         })
-    })
+    };
+    if audited {
+        write_tx(conn, run)
+    } else {
+        read_tx(conn, run)
+    }
 }
 
 // ---- scores ---------------------------------------------------------------------------------
@@ -1544,6 +1735,18 @@ pub fn scores(conn: &mut DbConnection, who: &Principal, p: &ScoreParams) -> Resu
 /// Opens scheduled invitations whose time has come and expires unanswered ones: two
 /// idempotent statements, safe with several instances. Returns (opened, expired).
 pub fn sweep(conn: &mut DbConnection, as_of: NaiveDateTime) -> Result<(usize, usize), ApiError> {
+    // A guest who withdrew survey consent while the invitation waited is not asked after all.
+    let withdrawn = customer_consents::table
+        .filter(customer_consents::purpose.eq("surveys"))
+        .filter(customer_consents::granted.eq(false))
+        .select(customer_consents::customer_id);
+    diesel::update(
+        si::table
+            .filter(si::state.eq("scheduled"))
+            .filter(si::customer_id.eq_any(withdrawn)),
+    )
+    .set(si::state.eq("expired"))
+    .execute(conn)?;
     let expired = diesel::update(
         si::table
             .filter(si::state.eq_any(["scheduled", "open"]))

@@ -1214,7 +1214,11 @@ fn change_state(
         }
         TicketState::Closed => {
             r.closed_at = Some(at);
-            if let Some(cid) = r.customer_id.clone() {
+            // Tickets opened by a survey answer are not surveyed again (no feedback loops).
+            if let (Some(cid), false) = (
+                r.customer_id.clone(),
+                r.source_kind.as_deref() == Some("survey_response"),
+            ) {
                 crate::services::surveys::on_ticket_closed(conn, &r.id, &cid, &r.property_id)?;
             }
         }

@@ -46,6 +46,8 @@ impl Hotel {
     /// A stay pushed in house, then checked out; returns its id.
     async fn check_out(&self, cn: &str) -> String {
         let mut id = String::new();
+        let today = Utc::now().date_naive();
+        let (check_in, check_out) = (today - Duration::days(2), today);
         for status in ["in_house", "checked_out"] {
             let key = format!("{cn}-{status}");
             let r = self
@@ -56,7 +58,7 @@ impl Hotel {
                     Auth::Bearer(&self.pms),
                     Some(json!({"property_id": self.prop, "confirmation_number": cn,
                                 "customer_ref": {"system": "opera", "external_id": "P-1"},
-                                "check_in": "2026-11-01", "check_out": "2026-11-03", "status": status})),
+                                "check_in": check_in, "check_out": check_out, "status": status})),
                     &[("idempotency-key", &key)],
                 )
                 .await;
@@ -514,4 +516,164 @@ async fn survey_endpoints_by_role() {
         )
         .await;
     assert_eq!(r.fields(), vec!["property_id"]);
+}
+
+#[actix_rt::test]
+async fn links_belong_to_one_invitation_and_bonuses_to_one_subject() {
+    let h = hotel().await;
+    h.settings(0, 40).await;
+    let stay = h.check_out("CNF-1").await;
+    let first = h.open_invitations().await[0]["invitation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Agents may invite but not hold answer links (a link answers as the guest).
+    let (_, agent) = h.app.staff_token(&h.admin, "agent", &[&h.prop]).await;
+    h.app
+        .post(&format!("/api/v1/survey-invitations/{first}/link"), &agent, json!({}))
+        .await
+        .expect(403);
+    let templates = h.app.get("/api/v1/survey-templates", &h.manager).await;
+    let tid = templates
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["code"] == "POST_STAY")
+        .unwrap()["id"]
+        .clone();
+    let by_agent = h
+        .app
+        .post(
+            "/api/v1/survey-invitations",
+            &agent,
+            json!({"template_id": tid, "customer_id": h.guest_id, "property_id": h.prop, "touchpoint": "spa"}),
+        )
+        .await;
+    by_agent.expect(201);
+    assert!(by_agent.body.get("token").is_none());
+    // The SPEC route: a token answers only its own invitation.
+    let other = by_agent.body["id"].as_str().unwrap().to_string();
+    let link = h
+        .app
+        .post(
+            &format!("/api/v1/survey-invitations/{other}/link"),
+            &h.manager,
+            json!({}),
+        )
+        .await;
+    let token = link.body["token"].as_str().unwrap().to_string();
+    let wrong = h
+        .app
+        .send(
+            Method::POST,
+            &format!("/api/v1/survey-invitations/{first}/responses?token={token}"),
+            Auth::None,
+            Some(json!({"answers": {"nps": 9}})),
+            &[],
+        )
+        .await;
+    wrong.expect(404);
+    h.app
+        .send(
+            Method::POST,
+            &format!("/api/v1/survey-invitations/{first}/responses"),
+            Auth::None,
+            Some(json!({"answers": {"nps": 9}})),
+            &[],
+        )
+        .await
+        .expect(401);
+    // The guest answers the stay's invitation through the SPEC route with their JWT: bonus once.
+    h.app
+        .post(
+            &format!("/api/v1/survey-invitations/{first}/responses"),
+            &h.guest,
+            json!({"answers": {"nps": 9}}),
+        )
+        .await
+        .expect(201);
+    // A manual re-invitation for the same stay can be answered, but earns no second bonus;
+    // a subject-less (touchpoint) one earns none.
+    let again = h
+        .app
+        .post(
+            "/api/v1/survey-invitations",
+            &h.manager,
+            json!({"template_id": tid, "customer_id": h.guest_id, "property_id": h.prop, "subject_kind": "stay", "subject_id": stay}),
+        )
+        .await;
+    again.expect(201);
+    let again_id = again.body["id"].as_str().unwrap();
+    h.app
+        .post(
+            &format!("/api/v1/survey-invitations/{again_id}/responses"),
+            &h.guest,
+            json!({"answers": {"nps": 10}}),
+        )
+        .await
+        .expect(201);
+    h.app
+        .send(
+            Method::POST,
+            &format!("/api/v1/survey-invitations/{other}/responses?token={token}"),
+            Auth::None,
+            Some(json!({"answers": {"nps": 8}})),
+            &[],
+        )
+        .await
+        .expect(201);
+    let balance = h.app.get("/api/v1/me/loyalty", &h.guest).await.body["balance"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(balance, 40, "one bonus for the one stay");
+    let report = h
+        .app
+        .get(
+            &format!("/api/v1/reports/satisfaction?property_id={}", h.prop),
+            &h.manager,
+        )
+        .await;
+    assert_eq!(report.body["responses"], 3);
+    let list = h.app.get("/api/v1/survey-invitations?state=answered", &h.manager).await;
+    assert_eq!(list.body["data"].as_array().unwrap().len(), 3);
+
+    // Consent withdrawn while the invitation waits: the sweep does not open it.
+    h.settings(120, 0).await;
+    h.check_out("CNF-2").await;
+    h.app
+        .put("/api/v1/me/consents/surveys", &h.guest, json!({"granted": false}))
+        .await
+        .expect(200);
+    let r = concierge::jobs::run_once(&h.app.state.pool, Utc::now().naive_utc() + Duration::hours(3)).unwrap();
+    assert_eq!(r.survey_invitations_opened, 0);
+    // A history import (a stay that ended weeks ago) is not surveyed.
+    h.app
+        .put("/api/v1/me/consents/surveys", &h.guest, json!({"granted": true}))
+        .await
+        .expect(200);
+    let before = h.app.count("survey_invitations");
+    let old = h
+        .app
+        .send(
+            Method::POST,
+            "/api/v1/stays",
+            Auth::Bearer(&h.pms),
+            Some(json!({"property_id": h.prop, "confirmation_number": "OLD-1", "customer_ref": {"system": "opera", "external_id": "P-1"},
+                        "check_in": "2025-01-01", "check_out": "2025-01-03", "status": "checked_out"})),
+            &[("idempotency-key", "old-1")],
+        )
+        .await;
+    old.expect(201);
+    assert_eq!(h.app.count("survey_invitations"), before);
+    // A far-future send time is refused, not a 500.
+    let r = h
+        .app
+        .post(
+            "/api/v1/survey-invitations",
+            &h.manager,
+            json!({"template_id": tid, "customer_id": h.guest_id, "property_id": h.prop, "send_at": "+262143-12-31T23:59:59Z"}),
+        )
+        .await;
+    assert!(r.status.as_u16() == 422 || r.status.as_u16() == 400, "{}", r.raw);
 }

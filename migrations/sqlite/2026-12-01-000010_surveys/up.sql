@@ -51,7 +51,9 @@ CREATE TABLE survey_invitations (
 -- One open invitation per subject (a stay, a ticket).
 CREATE UNIQUE INDEX survey_invitations_open_subject_idx ON survey_invitations (subject_kind, subject_id)
     WHERE state IN ('scheduled', 'open') AND subject_id IS NOT NULL;
+CREATE INDEX survey_invitations_subject_idx ON survey_invitations (subject_kind, subject_id);
 CREATE INDEX survey_invitations_customer_idx ON survey_invitations (customer_id, id);
+CREATE INDEX survey_invitations_property_idx ON survey_invitations (property_id, id);
 CREATE INDEX survey_invitations_due_idx ON survey_invitations (state, send_at);
 CREATE INDEX survey_invitations_expiry_idx ON survey_invitations (state, expires_at);
 
@@ -77,6 +79,7 @@ CREATE TABLE survey_responses (
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX survey_responses_property_idx ON survey_responses (property_id, created_at);
+CREATE INDEX survey_responses_property_id_idx ON survey_responses (property_id, id);
 CREATE INDEX survey_responses_template_idx ON survey_responses (template_id, created_at);
 CREATE INDEX survey_responses_created_idx ON survey_responses (created_at);
 CREATE INDEX survey_responses_staff_idx ON survey_responses (staff_id, created_at);
