@@ -17,7 +17,7 @@ use crate::services::money::from_minor;
 use crate::services::stays::{self, Outlet, SpendInput, StayInput, StayStatus};
 use crate::services::ticket_config::Severity;
 use crate::services::tickets::{self, TicketChannel, TicketKind, TicketState};
-use crate::services::{customers, properties, rewards, staff};
+use crate::services::{customers, properties, rewards, staff, surveys};
 
 const GIVEN: &[&str] = &[
     "Wei", "Fang", "Min", "Jing", "Lei", "Amelie", "Louis", "Chloe", "Hugo", "Yuki", "Kenji", "Sofia", "Mateo",
@@ -348,6 +348,48 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
             )?;
         }
     }
-    out += &format!("\n50 guests with preferences, consents, stays (points earned at check-out) and interactions;\n4 rewards; 3 tickets of the first guest.\nGuest app login: {email} / demo-guest-password\n");
+    // Survey answers from twelve guests at Shanghai who accept surveys (a couple of detractors open feedback tickets).
+    let customer_ids: Vec<String> = crate::db::schema::customers::table
+        .select(crate::db::schema::customers::id)
+        .order(crate::db::schema::customers::id)
+        .load(conn)?;
+    let mut i = 0usize;
+    for cid in &customer_ids {
+        if i == 12 {
+            break;
+        }
+        let issued = write_tx(conn, |conn| {
+            surveys::issue(
+                conn,
+                surveys::NewInvitation {
+                    template_id: "survey-post-stay",
+                    customer_id: cid,
+                    property_id: &sha.id,
+                    trigger: surveys::TriggerKind::Manual,
+                    subject: (surveys::SubjectKind::None, None),
+                    touchpoint: Some("demo".into()),
+                    send_at: now(),
+                },
+            )
+        })?;
+        if let Ok((id, token)) = issued {
+            let nps = [10, 9, 9, 8, 10, 7, 9, 3, 10, 6, 9, 8][i % 12];
+            let answers = serde_json::from_value(
+                serde_json::json!({"nps": nps, "room": 3 + (i % 3) as i64, "front_desk": 4 + (i % 2) as i64}),
+            )
+            .map_err(ApiError::internal)?;
+            surveys::answer_with_token(
+                conn,
+                &id,
+                &token,
+                surveys::Answers {
+                    answers,
+                    staff_id: None,
+                },
+            )?;
+            i += 1;
+        }
+    }
+    out += &format!("\n50 guests with preferences, consents, stays (points earned at check-out) and interactions;\n4 rewards; 3 tickets of the first guest; 12 survey answers at Shanghai.\nGuest app login: {email} / demo-guest-password\n");
     Ok(out)
 }

@@ -933,7 +933,29 @@ pub fn my_invitations(
         let rows: Vec<InvRow> = q.load(conn)?;
         let (rows, next_cursor) = pagination::finish(rows, &cur, |r| &r.0);
         Ok(InvitationToAnswerPage {
-            data: rows.iter().map(|r| to_answer(conn, r)).collect::<Result<_, _>>()?,
+            // One template read per distinct version on the page, not per invitation.
+            data: {
+                let mut cache: BTreeMap<(String, i32), SurveyTemplate> = BTreeMap::new();
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let k = (r.1.clone(), r.2);
+                    if !cache.contains_key(&k) {
+                        cache.insert(k.clone(), load_template(conn, &r.1, Some(r.2))?);
+                    }
+                    let t = &cache[&k];
+                    out.push(InvitationToAnswer {
+                        invitation_id: r.0.clone(),
+                        property_id: r.4.clone(),
+                        subject_kind: SubjectKind::parse(&r.6).unwrap_or(SubjectKind::None),
+                        subject_id: r.7.clone(),
+                        title: t.name.clone(),
+                        template_version: r.2,
+                        questions: t.questions.clone(),
+                        expires_at: r.11.and_utc(),
+                    });
+                }
+                out
+            },
             next_cursor,
         })
     })

@@ -77,7 +77,23 @@ async fn seed_demo_loads_a_usable_demo_group() {
     assert_eq!(states, vec!["resolved", "investigating", "new"]);
     let agent = app.login("agent@demo.concierge", "demo-agent-password").await;
     let queue = app.get("/api/v1/tickets", &agent).await;
-    assert_eq!(queue.body["data"].as_array().unwrap().len(), 3);
+    let kinds: Vec<&str> = queue.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "complaint").count(), 3);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "feedback").count(),
+        2,
+        "two detractors opened feedback tickets"
+    );
+    // Survey answers: twelve at Shanghai, NPS (7 promoters − 2 detractors) / 12.
+    let scores = app.get("/api/v1/survey-scores", &manager).await;
+    scores.expect(200);
+    assert_eq!(scores.body["responses"], 12);
+    assert_eq!(scores.body["nps"], 41.7);
     // The ledger invariant holds across the whole seeded group.
     assert_eq!(app.count("ledger_entries"), 50);
 }
