@@ -138,7 +138,7 @@ pub async fn create_survey_invitation(
 
 /// One invitation (its state as of now).
 ///
-/// **Access:** admin, manager, agent, analyst; no API key.
+/// **Access:** admin, manager, agent; no API key.
 #[utoipa::path(tag = "surveys", security(("bearer" = [])),
     params(("id" = String, Path, description = "Invitation id")),
     responses((status = 200, description = "The invitation", body = Invitation)))]
@@ -187,7 +187,7 @@ pub async fn my_survey_invitations(
 
 /// Survey invitations at the caller's properties, newest first.
 ///
-/// **Access:** admin, manager, agent, analyst; no API key.
+/// **Access:** admin, manager, agent; no API key.
 #[utoipa::path(tag = "surveys", security(("bearer" = [])), params(InvitationFilter, PageParams),
     responses((status = 200, description = "Invitations", body = InvitationPage)))]
 #[get("/api/v1/survey-invitations")]
@@ -342,9 +342,9 @@ pub async fn answer_survey_link(
 }
 
 /// Survey responses at the caller's properties, newest first. Agents see e-mails masked;
-/// analysts see no personal fields and no free text.
+/// managers' and admins' unmasked reads are audited. Analysts use the scores.
 ///
-/// **Access:** admin, manager, agent, analyst; no API key.
+/// **Access:** admin, manager, agent; no API key.
 #[utoipa::path(tag = "surveys", security(("bearer" = [])), params(ResponseFilter, PageParams),
     responses((status = 200, description = "Responses", body = SurveyResponsePage)))]
 #[get("/api/v1/survey-responses")]

@@ -45,8 +45,10 @@ pub enum Perm {
     CompensationApprove,
     /// Survey templates (versioned question sets).
     SurveysManage,
-    /// Templates, invitations and responses (personal data by role).
+    /// Templates and settings.
     SurveysRead,
+    /// Individual invitations and responses (personal data by role; analysts get scores only).
+    SurveyResponsesRead,
     /// Inviting guests by hand or at a touchpoint; issuing answer links.
     SurveysInvite,
     /// NPS/CSAT/CES scores (no personal data).
@@ -77,6 +79,7 @@ impl Perm {
             Perm::CompensationApprove => &[Admin, Manager],
             Perm::SurveysManage => &[Admin, Manager],
             Perm::SurveysRead => &[Admin, Manager, Agent, Analyst],
+            Perm::SurveyResponsesRead => &[Admin, Manager, Agent],
             Perm::SurveysInvite => &[Admin, Manager, Agent],
             Perm::SurveysReport => &[Admin, Manager, Analyst],
             Perm::SurveysConfigure => &[Admin],

@@ -839,7 +839,7 @@ pub fn create_invitation(
 }
 
 pub fn get_invitation(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<Invitation, ApiError> {
-    who.require(Perm::SurveysRead)?;
+    who.require(Perm::SurveyResponsesRead)?;
     read_tx(conn, |conn| {
         let r: InvRow = si::table
             .find(id)
@@ -983,7 +983,7 @@ pub fn list_invitations(
     f: &InvitationFilter,
     page: &PageParams,
 ) -> Result<InvitationPage, ApiError> {
-    who.require(Perm::SurveysRead)?;
+    who.require(Perm::SurveyResponsesRead)?;
     let cur = page.resolve(Order::Desc)?;
     read_tx(conn, |conn| {
         let mut q = si::table
@@ -1468,7 +1468,7 @@ pub fn list_responses(
     f: &ResponseFilter,
     page: &PageParams,
 ) -> Result<SurveyResponsePage, ApiError> {
-    who.require(Perm::SurveysRead)?;
+    who.require(Perm::SurveyResponsesRead)?;
     let cur = page.resolve(Order::Desc)?;
     // Unmasked staff reads are audited (SPEC §9): those run as a write transaction.
     let audited = who.personal_view() == crate::auth::PersonalView::Full && matches!(who.actor, Actor::Staff(_));
