@@ -20,7 +20,7 @@ use crate::db::schema::{
 use crate::db::{read_tx, write_tx, DbConnection};
 use crate::error::ApiError;
 use crate::services::audit::{self, new_id, now};
-use crate::services::fields::{mask_email, Checks};
+use crate::services::fields::{mask_email, report_period, Checks};
 use crate::services::pagination::{self, Order, PageParams};
 
 string_enum!(
@@ -1648,30 +1648,7 @@ fn scores_of(rows: &[ScoreRow], aspects: BTreeMap<String, f64>) -> Scores {
 
 pub fn scores(conn: &mut DbConnection, who: &Principal, p: &ScoreParams) -> Result<ScoreReport, ApiError> {
     who.require(Perm::SurveysReport)?;
-    let to = p.to.unwrap_or_else(|| Utc::now().date_naive());
-    let from = match p.from.or_else(|| to.checked_sub_days(chrono::Days::new(90))) {
-        Some(f) => f,
-        None => return Err(ApiError::field("to", "out of range")),
-    };
-    let Some(end) = to.checked_add_days(chrono::Days::new(1)) else {
-        return Err(ApiError::field("to", "out of range"));
-    };
-    let mut c = Checks::new();
-    if from > to {
-        c.fail("from", "must not be after to");
-    } else if (to - from).num_days() > 366 {
-        c.fail("from", "the period is at most 366 days");
-    }
-    if let Some(pid) = &p.property_id {
-        if !who.can_access_property(pid) {
-            c.fail("property_id", "unknown property");
-        }
-    }
-    c.finish()?;
-    let (start, end) = (
-        from.and_time(chrono::NaiveTime::MIN),
-        end.and_time(chrono::NaiveTime::MIN),
-    );
+    let (from, to, start, end) = report_period(who, p.from, p.to, 90, p.property_id.as_deref())?;
     read_tx(conn, |conn| {
         macro_rules! filtered {
             () => {{

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveDateTime, Utc};
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::dsl::{case_when, count, count_star, sum};
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
@@ -15,7 +15,7 @@ use crate::auth::{Perm, Principal};
 use crate::db::schema::tickets as t;
 use crate::db::{read_tx, DbConnection, MultiBackend};
 use crate::error::ApiError;
-use crate::services::fields::Checks;
+use crate::services::fields::report_period;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -109,28 +109,7 @@ fn pred(start: NaiveDateTime, end: NaiveDateTime, scope: &Option<Vec<String>>) -
 
 pub fn report(conn: &mut DbConnection, who: &Principal, p: &ReportParams) -> Result<TicketReport, ApiError> {
     who.require(Perm::TicketsReport)?;
-    let to = p.to.unwrap_or_else(|| Utc::now().date_naive());
-    let mut c = Checks::new();
-    let from = match p.from.or_else(|| to.checked_sub_days(chrono::Days::new(30))) {
-        Some(f) => f,
-        None => return Err(ApiError::field("to", "out of range")),
-    };
-    let Some(day_after) = to.checked_add_days(chrono::Days::new(1)) else {
-        return Err(ApiError::field("to", "out of range"));
-    };
-    if from > to {
-        c.fail("from", "must not be after to");
-    } else if (to - from).num_days() > 366 {
-        c.fail("from", "the period is at most 366 days");
-    }
-    if let Some(pid) = &p.property_id {
-        if !who.can_access_property(pid) {
-            c.fail("property_id", "unknown property");
-        }
-    }
-    c.finish()?;
-    let start: NaiveDateTime = from.and_hms_opt(0, 0, 0).unwrap_or_default();
-    let end: NaiveDateTime = day_after.and_hms_opt(0, 0, 0).unwrap_or_default();
+    let (from, to, start, end) = report_period(who, p.from, p.to, 30, p.property_id.as_deref())?;
     let scope: Option<Vec<String>> = match (&p.property_id, who.property_scope()) {
         (Some(pid), _) => Some(vec![pid.clone()]),
         (None, Some(s)) => Some(s.to_vec()),
