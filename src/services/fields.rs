@@ -48,6 +48,20 @@ impl Checks {
         v
     }
 
+    /// A catalogue code (rewards, survey templates): trimmed, upper-cased, 2–40 characters of
+    /// A-Z, 0-9, `_` and `-`.
+    pub fn code(&mut self, field: &str, value: &str) -> String {
+        let code = value.trim().to_ascii_uppercase();
+        if !(2..=40).contains(&code.len())
+            || !code
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+        {
+            self.fail(field, "must be 2 to 40 characters of A-Z, 0-9, '_' and '-'");
+        }
+        code
+    }
+
     /// Optional text: empty after trimming becomes `None`.
     pub fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
         let v = value.map(str::trim).filter(|v| !v.is_empty())?;

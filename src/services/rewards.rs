@@ -257,14 +257,7 @@ pub fn list_rewards(conn: &mut DbConnection, who: &Principal) -> Result<Vec<Rewa
 pub fn create_reward(conn: &mut DbConnection, who: &Principal, input: RewardCreate) -> Result<Reward, ApiError> {
     who.require(Perm::RewardsManage)?;
     let mut c = Checks::new();
-    let code = input.code.trim().to_ascii_uppercase();
-    if !(2..=40).contains(&code.len())
-        || !code
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
-    {
-        c.fail("code", "must be 2 to 40 characters of A-Z, 0-9, '_' and '-'");
-    }
+    let code = c.code("code", &input.code);
     let name = c.text("name", &input.name, 1, 200);
     let description = c.opt_text("description", input.description.as_deref(), 2000);
     if !(1..=10_000_000).contains(&input.points_cost) {

@@ -188,14 +188,7 @@ pub fn create_template(
 ) -> Result<SurveyTemplate, ApiError> {
     who.require(Perm::SurveysManage)?;
     let mut c = Checks::new();
-    let code = input.code.trim().to_ascii_uppercase();
-    if !(2..=40).contains(&code.len())
-        || !code
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
-    {
-        c.fail("code", "must be 2 to 40 characters of A-Z, 0-9, '_' and '-'");
-    }
+    let code = c.code("code", &input.code);
     let name = c.text("name", &input.name, 1, 200);
     check_questions(&mut c, &input.questions);
     c.finish()?;
