@@ -92,28 +92,76 @@ fn add(op: &mut Operation, status: &str, description: &str) {
 fn add_idempotency(op: &mut Operation) {
     use utoipa::openapi::path::ParameterBuilder;
     use utoipa::openapi::{ObjectBuilder, Required, Type};
+    // Operations that answer 428 "Missing Idempotency-Key" need it from every caller; those
+    // that answer 428 only to API keys say so.
+    let missing = op.responses.responses.get("428").map(|r| match r {
+        RefOr::T(r) => r.description.clone(),
+        RefOr::Ref(_) => String::new(),
+    });
+    let (required, rule) = match missing.as_deref() {
+        Some(d) if d.starts_with("Missing") => (Required::True, " Required on this operation (428 without it)."),
+        Some(_) => (
+            Required::False,
+            " Required for API keys on this operation (428 without it).",
+        ),
+        None => (Required::False, ""),
+    };
     let param = ParameterBuilder::new()
         .name("Idempotency-Key")
         .parameter_in(ParameterIn::Header)
-        .required(Required::False)
-        .description(Some(
+        .required(required)
+        .description(Some(format!(
             "Retry safely: the same key with the same request replays the first answer (header \
              `Idempotent-Replayed: true`) for 48 h; the same key with another request answers 422; \
-             while the first is still running, 409.",
-        ))
+             while the first is still running, 409.{rule}"
+        )))
         .schema(Some(
             ObjectBuilder::new()
                 .schema_type(Type::String)
                 .min_length(Some(1))
-                .max_length(Some(255)),
+                .max_length(Some(255))
+                .pattern(Some("^[!-~]+$")),
         ))
         .build();
     op.parameters.get_or_insert_with(Vec::new).push(param);
-    if !op.responses.responses.contains_key("409") {
-        op.responses.responses.insert(
-            "409".into(),
-            problem("A request with this Idempotency-Key is still being processed"),
-        );
+    add(
+        op,
+        "409",
+        "A request with this Idempotency-Key is still being processed",
+    );
+    add(op, "400", "Malformed JSON, or a malformed `Idempotency-Key`");
+    add(
+        op,
+        "422",
+        "Invalid fields (listed in `errors`), or an `Idempotency-Key` used for another request",
+    );
+}
+
+fn has_header(op: &Operation, name: &str) -> bool {
+    op.parameters.as_ref().is_some_and(|ps| {
+        ps.iter()
+            .any(|p| p.parameter_in == ParameterIn::Header && p.name.eq_ignore_ascii_case(name))
+    })
+}
+
+/// Any JSON object schema without `properties` or `additionalProperties` says "an empty
+/// object" to client generators (openapi-typescript makes it `Record<string, never>`): these
+/// are free-form maps, so say so.
+fn open_free_form_objects(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(o) => {
+            let is_object = match o.get("type") {
+                Some(serde_json::Value::String(t)) => t == "object",
+                Some(serde_json::Value::Array(ts)) => ts.iter().any(|t| t == "object"),
+                _ => false,
+            };
+            if is_object && !o.contains_key("properties") && !o.contains_key("additionalProperties") {
+                o.insert("additionalProperties".into(), serde_json::Value::Bool(true));
+            }
+            o.values_mut().for_each(open_free_form_objects);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(open_free_form_objects),
+        _ => {}
     }
 }
 
@@ -180,8 +228,16 @@ pub fn finalize(mut api: OpenApi) -> OpenApi {
             if has_query && !has_body {
                 add(op, "422", "Invalid query parameters (listed in `errors`)");
             }
-            if has_path {
+            let names_ids = op.parameters.as_ref().is_some_and(|ps| {
+                ps.iter()
+                    .any(|p| p.parameter_in == ParameterIn::Query && p.name.ends_with("_id"))
+            });
+            if has_path || (secured && (has_body || names_ids)) {
                 add(op, "404", "Not found, or outside the caller's scope");
+            }
+            if has_header(op, "If-Match") {
+                add(op, "400", "Malformed `If-Match` (not an ETag this API sent)");
+                add(op, "412", "Stale `If-Match`: the resource changed since it was read");
             }
             add(op, "500", "Unexpected error (details are logged, not returned)");
             if op_id != "live" {
@@ -189,7 +245,10 @@ pub fn finalize(mut api: OpenApi) -> OpenApi {
             }
         }
     }
-    api
+    // A round trip through JSON: the post-pass works on the document as clients see it.
+    let mut doc = serde_json::to_value(&api).expect("the OpenAPI document serialises");
+    open_free_form_objects(&mut doc);
+    serde_json::from_value(doc).expect("the OpenAPI document deserialises")
 }
 
 #[cfg(test)]

@@ -110,7 +110,7 @@ pub async fn update_customer(
 #[utoipa::path(tag = "customers", security(("bearer" = []), ("api_key" = [])),
     params(("system" = String, Path, description = "Integrated system, e.g. `opera_pms`"),
            ("external_id" = String, Path, description = "The guest's id in that system")),
-    responses((status = 200, description = "The guest", body = Customer),
+    responses((status = 200, description = "The guest", body = Customer, headers(("ETag" = String, description = "Version for If-Match"))),
               (status = 422, description = "Malformed system or external id", body = Problem, content_type = "application/problem+json")))]
 #[get("/api/v1/customers/external/{system}/{external_id}")]
 pub async fn get_customer_by_ref(
@@ -134,8 +134,8 @@ pub async fn get_customer_by_ref(
 #[utoipa::path(tag = "customers", security(("bearer" = []), ("api_key" = [])), request_body = CustomerCreate,
     params(("system" = String, Path, description = "Integrated system, e.g. `opera_pms`"),
            ("external_id" = String, Path, description = "The guest's id in that system")),
-    responses((status = 200, description = "Updated or linked", body = UpsertResult),
-              (status = 201, description = "Created", body = UpsertResult),
+    responses((status = 200, description = "Updated or linked", body = UpsertResult, headers(("ETag" = String, description = "Version for If-Match"))),
+              (status = 201, description = "Created", body = UpsertResult, headers(("ETag" = String, description = "Version for If-Match"))),
               (status = 409, description = "Conflicting email, phone or reference", body = Problem, content_type = "application/problem+json")))]
 #[put("/api/v1/customers/external/{system}/{external_id}")]
 pub async fn upsert_customer_by_ref(

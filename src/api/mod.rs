@@ -169,10 +169,13 @@ pub fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
         return Ok(None);
     }
     let s = s.strip_prefix("W/").unwrap_or(s);
-    s.trim_matches('"')
+    // Not an entity tag of ours at all: a malformed request (400), not a stale one (412).
+    s.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(s)
         .parse::<i64>()
         .map(Some)
-        .map_err(|_| ApiError::PreconditionFailed("If-Match must be the ETag of a previous read".into()))
+        .map_err(|_| ApiError::BadRequest("If-Match must be an ETag this API sent (like \"3\") or *".into()))
 }
 
 /// Known route templates with their methods, taken from the OpenAPI document, so that a known

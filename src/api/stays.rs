@@ -25,7 +25,7 @@ fn require_idempotency_key(p: &Principal, req: &HttpRequest) -> Result<(), ApiEr
 ///
 /// **Access:** admin, manager; API keys with `stays:write` (restricted keys: their properties).
 #[utoipa::path(tag = "stays", security(("bearer" = []), ("api_key" = [])), request_body = StayInput,
-    responses((status = 200, description = "Updated", body = Stay), (status = 201, description = "Created", body = Stay),
+    responses((status = 200, description = "Updated", body = Stay, headers(("ETag" = String, description = "Version for If-Match"))), (status = 201, description = "Created", body = Stay, headers(("ETag" = String, description = "Version for If-Match"))),
               (status = 409, description = "Illegal status change, or the confirmation number is another guest's", body = Problem, content_type = "application/problem+json"),
               (status = 428, description = "API key without Idempotency-Key", body = Problem, content_type = "application/problem+json")))]
 #[post("/api/v1/stays")]
@@ -70,7 +70,7 @@ pub async fn push_stay_batch(
 /// **Access:** admin, manager, agent; API keys with `stays:write` or `customers:read`.
 #[utoipa::path(tag = "stays", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "Stay id")),
-    responses((status = 200, description = "The stay", body = StayDetail)))]
+    responses((status = 200, description = "The stay", body = StayDetail, headers(("ETag" = String, description = "Version for If-Match")))))]
 #[get("/api/v1/stays/{id}")]
 pub async fn get_stay(
     state: web::Data<AppState>,
@@ -88,7 +88,7 @@ pub async fn get_stay(
 /// **Access:** admin, manager; API keys with `stays:write`.
 #[utoipa::path(tag = "stays", security(("bearer" = []), ("api_key" = [])), request_body = StayPatch,
     params(("id" = String, Path, description = "Stay id"), ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
-    responses((status = 200, description = "Updated", body = Stay),
+    responses((status = 200, description = "Updated", body = Stay, headers(("ETag" = String, description = "Version for If-Match"))),
               (status = 409, description = "Illegal status change", body = Problem, content_type = "application/problem+json"),
               (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json")))]
 #[patch("/api/v1/stays/{id}")]

@@ -16,6 +16,13 @@ use crate::services::surveys::{
 };
 use crate::state::AppState;
 
+/// The answer to a recorded survey response.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ResponseRecorded {
+    /// The id of the stored response (see `GET /api/v1/survey-responses`).
+    pub response_id: String,
+}
+
 /// Creates a survey template (version 1). Questions: `nps` (0–10), `csat` (1–5), `ces` (1–7),
 /// `rating` (1–5, one per aspect), `single_choice`, `text`; at most one nps/csat/ces each.
 ///
@@ -221,7 +228,7 @@ pub struct TokenParam {
 /// **Access:** customer (own invitation), or the link's token.
 #[utoipa::path(tag = "surveys", security(("bearer" = []), ()), request_body = Answers,
     params(("id" = String, Path, description = "Invitation id"), TokenParam),
-    responses((status = 201, description = "Recorded; `{\"response_id\": …}`", body = Object),
+    responses((status = 201, description = "Recorded", body = ResponseRecorded),
               (status = 404, description = "Unknown invitation or link", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "Answered, expired or not open yet", body = Problem, content_type = "application/problem+json")))]
 #[post("/api/v1/survey-invitations/{id}/responses")]
@@ -245,7 +252,7 @@ pub async fn answer_survey_invitation(
                 .id
         }
     };
-    Ok(HttpResponse::Created().json(serde_json::json!({"response_id": response_id})))
+    Ok(HttpResponse::Created().json(ResponseRecorded { response_id }))
 }
 
 /// Who answers: the holder of a link token (`?token=`), or a signed-in caller (401 first,
@@ -328,7 +335,7 @@ pub async fn survey_link_questions(
 ///
 /// **Access:** anyone holding the link's token.
 #[utoipa::path(tag = "surveys", security(()), request_body = LinkAnswers,
-    responses((status = 201, description = "Recorded; `{\"response_id\": …}`", body = Object),
+    responses((status = 201, description = "Recorded", body = ResponseRecorded),
               (status = 404, description = "Unknown token", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "Answered or expired", body = Problem, content_type = "application/problem+json")))]
 #[post("/api/v1/survey-links/response")]
@@ -338,7 +345,7 @@ pub async fn answer_survey_link(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let id = state.db(move |conn| surveys::answer_link(conn, body)).await?;
-    Ok(HttpResponse::Created().json(serde_json::json!({"response_id": id})))
+    Ok(HttpResponse::Created().json(ResponseRecorded { response_id: id }))
 }
 
 /// Survey responses at the caller's properties, newest first. Agents see e-mails masked;

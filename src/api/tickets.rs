@@ -91,7 +91,7 @@ pub async fn get_ticket(
 /// **Access:** admin, manager, agent; API keys with `tickets:write`.
 #[utoipa::path(tag = "tickets", security(("bearer" = []), ("api_key" = [])), request_body = TicketPatch,
     params(("id" = String, Path, description = "Ticket id"), ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
-    responses((status = 200, description = "Updated", body = Ticket),
+    responses((status = 200, description = "Updated", body = Ticket, headers(("ETag" = String, description = "Version for If-Match"))),
               (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json")))]
 #[patch("/api/v1/tickets/{id}")]
 pub async fn update_ticket(
@@ -117,7 +117,7 @@ pub async fn update_ticket(
 /// **Access:** admin, manager, agent; API keys with `tickets:write`.
 #[utoipa::path(tag = "tickets", security(("bearer" = []), ("api_key" = [])), request_body = TransitionRequest,
     params(("id" = String, Path, description = "Ticket id"), ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
-    responses((status = 200, description = "The ticket after the change", body = Ticket),
+    responses((status = 200, description = "The ticket after the change", body = Ticket, headers(("ETag" = String, description = "Version for If-Match"))),
               (status = 409, description = "Illegal change (see `allowed`) or reopen window passed", body = Problem, content_type = "application/problem+json"),
               (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json")))]
 #[post("/api/v1/tickets/{id}/transitions")]
@@ -160,7 +160,7 @@ pub async fn comment_ticket(
 /// **Access:** admin, manager, agent (owner); no API key.
 #[utoipa::path(tag = "tickets", security(("bearer" = [])), request_body = Handover,
     params(("id" = String, Path, description = "Ticket id")),
-    responses((status = 200, description = "The ticket with its new owner", body = Ticket)))]
+    responses((status = 200, description = "The ticket with its new owner", body = Ticket, headers(("ETag" = String, description = "Version for If-Match")))))]
 #[post("/api/v1/tickets/{id}/handover")]
 pub async fn handover_ticket(
     state: web::Data<AppState>,

@@ -65,6 +65,7 @@ pub struct AuditEntry {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditPage {
     pub data: Vec<AuditEntry>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

@@ -47,6 +47,7 @@ pub struct Compensation {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CompensationPage {
     pub data: Vec<Compensation>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

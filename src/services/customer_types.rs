@@ -163,6 +163,7 @@ pub struct ConsentEvent {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConsentEventPage {
     pub data: Vec<ConsentEvent>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -254,6 +255,7 @@ pub struct Customer {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerPage {
     pub data: Vec<Customer>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

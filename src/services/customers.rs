@@ -1054,14 +1054,9 @@ pub fn update(
     }
     write_tx(conn, |conn| {
         let row = load_row(conn, id)?;
-        if let Some(v) = if_match {
-            if v != row.version {
-                return Err(ApiError::PreconditionFailed(format!(
-                    "the profile changed since you read it (version {} now, {v} in If-Match); reload and retry",
-                    row.version
-                )));
-            }
-        }
+        let current = row.version;
+        // The body is validated first (a bad body is a 422 whatever the version); a stale
+        // version then rolls the whole transaction back.
         let row = update_in_tx(
             conn,
             cipher,
@@ -1074,6 +1069,11 @@ pub fn update(
                 "customer.updated"
             },
         )?;
+        if let Some(v) = if_match.filter(|v| *v != current) {
+            return Err(ApiError::PreconditionFailed(format!(
+                "the profile changed since you read it (version {current} now, {v} in If-Match); reload and retry"
+            )));
+        }
         let rec = load_records(conn, vec![row])?
             .pop()
             .ok_or_else(|| ApiError::internal("lost update"))?;

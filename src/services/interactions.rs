@@ -38,6 +38,7 @@ pub struct Interaction {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InteractionPage {
     pub data: Vec<Interaction>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

@@ -32,7 +32,10 @@ use crate::services::money::minor_digits;
 use crate::services::pagination::{self, Order, PageParams};
 
 string_enum!(Tier { Regular => "regular", Silver => "silver", Gold => "gold", Platinum => "platinum" });
-string_enum!(EntryKind { Earn => "earn", Bonus => "bonus", Redeem => "redeem", Adjust => "adjust", Expire => "expire", Reverse => "reverse", Compensation => "compensation" });
+string_enum!(
+    /// The kind of a ledger entry.
+    #[schema(as = LedgerEntryKind)]
+    EntryKind { Earn => "earn", Bonus => "bonus", Redeem => "redeem", Adjust => "adjust", Expire => "expire", Reverse => "reverse", Compensation => "compensation" });
 
 /// The programme's rules, read from `loyalty_settings`.
 #[derive(Debug, Clone)]
@@ -200,6 +203,7 @@ pub struct LedgerEntry {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LedgerPage {
     pub data: Vec<LedgerEntry>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

@@ -101,6 +101,7 @@ pub struct Redemption {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RedemptionPage {
     pub data: Vec<Redemption>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

@@ -63,6 +63,7 @@ pub struct Stay {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StayPage {
     pub data: Vec<Stay>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -578,14 +579,6 @@ pub fn update_stay(
     who.require(Perm::StaysWrite)?;
     write_tx(conn, |conn| {
         let cur = load_stay(conn, who, id)?;
-        if let Some(v) = if_match {
-            if v != cur.version {
-                return Err(ApiError::PreconditionFailed(format!(
-                    "the stay is at version {}, not {v}",
-                    cur.version
-                )));
-            }
-        }
         let input = StayInput {
             property_id: cur.property_id.clone(),
             confirmation_number: cur.confirmation_number.clone(),
@@ -598,7 +591,16 @@ pub fn update_stay(
             rate: patch.rate.clone().or(cur.rate.clone()),
             status: patch.status,
         };
-        upsert_stay_in_tx(conn, who, &input).map(|(s, _)| s)
+        // Validated first (a bad body is a 422 whatever the version); a stale version then
+        // rolls the whole transaction back.
+        let (stay, _) = upsert_stay_in_tx(conn, who, &input)?;
+        match if_match {
+            Some(v) if v != cur.version => Err(ApiError::PreconditionFailed(format!(
+                "the stay is at version {}, not {v}",
+                cur.version
+            ))),
+            _ => Ok(stay),
+        }
     })
 }
 

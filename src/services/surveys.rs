@@ -416,6 +416,7 @@ pub struct InvitationToAnswer {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvitationToAnswerPage {
     pub data: Vec<InvitationToAnswer>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -965,6 +966,7 @@ pub struct InvitationFilter {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvitationPage {
     pub data: Vec<Invitation>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -1451,6 +1453,7 @@ pub struct ResponseFilter {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SurveyResponsePage {
     pub data: Vec<SurveyResponse>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -1586,6 +1589,7 @@ pub struct ScoreParams {
     /// Responses naming this staff member.
     pub staff_id: Option<String>,
     /// Adds a trend series by week (Monday) or month.
+    #[param(inline)]
     pub by: Option<TrendBy>,
 }
 

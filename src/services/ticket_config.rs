@@ -339,12 +339,37 @@ fn ensure_property(conn: &mut DbConnection, who: &Principal, id: &str) -> Result
 pub struct BusinessCalendar {
     /// Opening intervals per weekday, Monday first: seven lists of `["09:00", "18:00"]` pairs
     /// in the property's time zone; `"24:00"` closes at midnight. An empty list is a closed day.
-    #[schema(example = json!([[["09:00","18:00"]],[["09:00","18:00"]],[["09:00","18:00"]],[["09:00","18:00"]],[["09:00","18:00"]],[],[]]))]
+    #[schema(
+        schema_with = week_schema,
+        example = json!([[["09:00","18:00"]],[["09:00","18:00"]],[["09:00","18:00"]],[["09:00","18:00"]],[["09:00","18:00"]],[],[]])
+    )]
     pub week: Vec<Vec<(String, String)>>,
     /// Closed dates (local), e.g. public holidays; at most 400.
     #[serde(default)]
     #[schema(example = json!(["2026-10-01", "2026-10-02"]))]
     pub holidays: Vec<NaiveDate>,
+}
+
+/// `week` on the wire: 7 days × up to 6 `[start, end]` pairs (a tuple would render as an
+/// invalid array of schemas).
+fn week_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let time = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some("^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"))
+        .description(Some("HH:MM local time; `24:00` as an end means midnight"));
+    let pair = ArrayBuilder::new()
+        .items(time)
+        .min_items(Some(2))
+        .max_items(Some(2))
+        .description(Some("An opening interval `[start, end]`"));
+    let day = ArrayBuilder::new().items(pair).max_items(Some(6));
+    ArrayBuilder::new()
+        .items(day)
+        .min_items(Some(7))
+        .max_items(Some(7))
+        .description(Some("Monday first"))
+        .build()
 }
 
 type Week = [Vec<(NaiveTime, Option<NaiveTime>)>; 7];

@@ -28,6 +28,7 @@ string_enum!(
 string_enum!(TicketState { New => "new", Acknowledged => "acknowledged", Investigating => "investigating", AwaitingCustomer => "awaiting_customer", Resolved => "resolved", Closed => "closed", Reopened => "reopened" });
 string_enum!(
     /// What a timeline entry records.
+    #[schema(as = TimelineEntryKind)]
     EntryKind { Created => "created", Comment => "comment", StateChange => "state_change", Handover => "handover", Sla => "sla", Escalation => "escalation", Compensation => "compensation", Updated => "updated" }
 );
 string_enum!(Visibility { Internal => "internal", CustomerVisible => "customer_visible" });
@@ -141,6 +142,13 @@ pub struct Ticket {
     pub owner_id: Option<String>,
     /// 0 owner, 1 department manager, 2 resident manager, 3 general manager.
     pub escalation_level: i32,
+    /// When the first customer-visible response is due (also `sla.first_response_due_at`).
+    pub first_response_due_at: DateTime<Utc>,
+    /// When the resolution is due; null while the clock is paused (`awaiting_customer`).
+    pub resolution_due_at: Option<DateTime<Utc>>,
+    /// The first customer-visible response (comment or resolution summary).
+    pub first_responded_at: Option<DateTime<Utc>>,
+    /// Both SLA clocks in full: breaches, pause state, remaining time.
     pub sla: TicketSla,
     pub resolved_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
@@ -167,6 +175,9 @@ fn render(r: TicketRow) -> Ticket {
         severity: r.severity(),
         channel: r.channel(),
         state,
+        first_response_due_at: utc(r.first_response_due_at),
+        resolution_due_at: r.resolution_due_at.map(utc),
+        first_responded_at: r.first_responded_at.map(utc),
         sla: TicketSla {
             first_response_due_at: utc(r.first_response_due_at),
             first_responded_at: r.first_responded_at.map(utc),
@@ -261,12 +272,14 @@ fn reopen_deadline(r: &TicketRow, window_days: i64) -> Option<NaiveDateTime> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketPage {
     pub data: Vec<Ticket>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MyTicketPage {
     pub data: Vec<MyTicket>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 
@@ -415,6 +428,7 @@ pub struct TimelineEntry {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimelinePage {
     pub data: Vec<TimelineEntry>,
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

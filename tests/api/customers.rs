@@ -98,7 +98,18 @@ async fn create_read_and_patch_with_etag() {
             &[("if-match", "garbage")],
         )
         .await;
-    bad.problem(412);
+    // Not an ETag at all: a malformed request, not a stale one.
+    bad.problem(400);
+    let path = format!("/api/v1/customers/{id}");
+    let stale = [("if-match", "\"1\"")];
+    let patch = |body: serde_json::Value| app.send(Method::PATCH, &path, Auth::Bearer(&admin), Some(body), &stale);
+    // A stale ETag with a bad body: the body's fault is named first; with a good body, 412.
+    let invalid = patch(json!({"job_title": "x".repeat(500)})).await;
+    assert_eq!(invalid.problem(422)["errors"][0]["field"], "job_title");
+    patch(json!({"job_title": "X"})).await.problem(412);
+    let now = app.get(&format!("/api/v1/customers/{id}"), &admin).await;
+    assert_eq!(now.body["job_title"], "CTO", "a stale patch changed nothing");
+    assert_eq!(now.body["version"], 2);
 }
 
 #[actix_rt::test]

@@ -142,3 +142,98 @@ async fn every_documented_operation_refuses_anonymous_callers_and_guests() {
     assert!(checked >= 50, "only {checked} secured operations");
     assert_eq!(app.count("audit_log"), audit_before, "refused calls wrote nothing");
 }
+
+/// Every `$ref` of the served document names a registered component: a dangling one stops
+/// client generators (openapi-typescript) at once.
+#[actix_rt::test]
+async fn every_ref_resolves_to_a_registered_component() {
+    let app = TestApp::spawn().await;
+    let spec = app
+        .send(Method::GET, "/api-docs/openapi.json", Auth::None, None, &[])
+        .await
+        .body
+        .clone();
+    let mut refs = Vec::new();
+    collect_refs(&spec, &mut refs);
+    assert!(refs.len() > 100, "only {} refs found", refs.len());
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+    let dangling: Vec<&String> = refs
+        .iter()
+        .filter(|r| {
+            r.strip_prefix("#/components/schemas/")
+                .is_none_or(|name| !schemas.contains_key(name))
+        })
+        .collect();
+    assert!(dangling.is_empty(), "dangling $refs: {dangling:?}");
+}
+
+fn collect_refs(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            for (k, v) in o {
+                match (k.as_str(), v) {
+                    ("$ref", serde_json::Value::String(s)) => out.push(s.clone()),
+                    _ => collect_refs(v, out),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+/// utoipa names a component after the Rust type (or its `#[schema(as = …)]`): two types of one
+/// name in different modules render as ONE component and the spec lies about one of them. This
+/// reads every `ToSchema` type (and `string_enum!`) in `src/` and fails on a shared name.
+#[test]
+fn no_two_schema_types_share_a_component_name() {
+    let mut names: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let mut files = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))];
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            for name in schema_names(&text) {
+                names.entry(name).or_default().push(p.display().to_string());
+            }
+        }
+    }
+    assert!(names.len() > 50, "only {} schema types found", names.len());
+    let shared: Vec<_> = names.iter().filter(|(_, files)| files.len() > 1).collect();
+    assert!(shared.is_empty(), "component names used by several types: {shared:?}");
+}
+
+/// The component names a source file defines: `#[derive(… ToSchema …)]` items and
+/// `string_enum!` invocations, renamed by `#[schema(as = …)]`.
+fn schema_names(text: &str) -> Vec<String> {
+    let item = regex::Regex::new(r"^pub(?:\([a-z]+\))? (?:struct|enum) (\w+)").unwrap();
+    let one_line_enum = regex::Regex::new(r"^string_enum!\((\w+) \{").unwrap();
+    let macro_body = regex::Regex::new(r"^(\w+) \{").unwrap();
+    let alias = regex::Regex::new(r"#\[schema\([^\]]*\bas = (?:\w+::)*(\w+)").unwrap();
+    let mut out = Vec::new();
+    let (mut attrs, mut depth, mut in_macro) = (String::new(), 0i32, false);
+    for line in text.lines() {
+        let t = line.trim();
+        if depth > 0 || t.starts_with("#[") || t.starts_with("///") {
+            depth += t.matches('[').count() as i32 - t.matches(']').count() as i32;
+            attrs.push_str(t);
+            attrs.push('\n');
+            continue;
+        }
+        let named = |c: regex::Captures| alias.captures(&attrs).map_or(c[1].to_string(), |a| a[1].to_string());
+        if t == "string_enum!(" {
+            in_macro = true;
+        } else if let Some(c) = one_line_enum.captures(t) {
+            out.push(c[1].to_string());
+        } else if let Some(c) = macro_body.captures(t).filter(|_| in_macro) {
+            out.push(named(c));
+            in_macro = false;
+        } else if let Some(c) = item.captures(t).filter(|_| attrs.contains("ToSchema")) {
+            out.push(named(c));
+        }
+        attrs.clear();
+        depth = 0;
+    }
+    out
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Creates one caller of each kind on a running Concierge server and prints their credentials
+as shell assignments (`CALLER_admin='Authorization: Bearer …'`), for schemathesis per caller.
+
+Usage: fuzz_callers.py BASE_URL ADMIN_EMAIL ADMIN_PASSWORD
+Callers: admin, manager, agent, analyst (staff of one property), guest (an app registration),
+apikey (every scope, no property restriction). Uses only the standard library.
+"""
+import json
+import sys
+import urllib.error
+import urllib.request
+import uuid
+
+BASE, ADMIN_EMAIL, ADMIN_PASSWORD = sys.argv[1:4]
+SCOPES = [
+    "customers:read", "customers:write", "stays:write", "loyalty:read", "loyalty:write",
+    "tickets:read", "tickets:write", "surveys:write",
+]
+
+
+def call(method, path, body=None, token=None, expect=(200, 201)):
+    headers = {"content-type": "application/json", "idempotency-key": str(uuid.uuid4())}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(BASE + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            status, text = r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read().decode()
+    if status not in expect:
+        sys.exit(f"fuzz_callers: {method} {path} answered {status}: {text}")
+    return json.loads(text) if text else None
+
+
+def login(path, email, password):
+    return call("POST", path, {"email": email, "password": password})["access_token"]
+
+
+admin = login("/api/v1/auth/login", ADMIN_EMAIL, ADMIN_PASSWORD)
+suffix = uuid.uuid4().hex[:8]
+prop = call("POST", "/api/v1/properties", {
+    "code": f"FZ{suffix[:6].upper()}", "name": "Fuzz Hotel", "timezone": "Asia/Shanghai", "currency": "CNY",
+}, admin)
+out = {"admin": f"Bearer {admin}"}
+for role in ("manager", "agent", "analyst"):
+    email, password = f"fuzz.{role}.{suffix}@example.com", f"Fz-{suffix}-{role}-Passw0rd!"
+    call("POST", "/api/v1/staff", {
+        "email": email, "display_name": f"Fuzz {role}", "role": role,
+        "property_ids": [prop["id"]], "password": password,
+    }, admin)
+    out[role] = "Bearer " + login("/api/v1/auth/login", email, password)
+guest = call("POST", "/api/v1/auth/customer/register", {
+    "email": f"fuzz.guest.{suffix}@example.com", "password": f"Gz-{suffix}-Passw0rd!",
+    "given_name": "Fuzz", "family_name": "Guest",
+})
+out["guest"] = "Bearer " + guest["access_token"]
+key = call("POST", "/api/v1/api-keys", {"name": f"fuzz {suffix}", "scopes": SCOPES}, admin)
+out["apikey"] = "Bearer " + key["key"]
+for who, header in out.items():
+    print(f"CALLER_{who}='Authorization: {header}'")
