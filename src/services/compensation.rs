@@ -185,22 +185,29 @@ fn total(
     except: Option<&str>,
 ) -> Result<(i128, i128), ApiError> {
     let states: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
-    let rows: Vec<(String, Option<i64>, Option<String>, Option<i64>)> = tc::table
+    let rows: Vec<Granted> = tc::table
         .filter(tc::ticket_id.eq(ticket_id))
         .filter(tc::state.eq_any(states))
-        .select((tc::id, tc::amount_minor, tc::currency, tc::points))
+        .select(Granted::as_select())
         .load(conn)?;
     let mut sum = (0i128, 0i128);
-    for (id, amount, cur, points) in rows {
-        if Some(id.as_str()) == except {
-            continue;
+    for g in rows.iter().filter(|g| Some(g.id.as_str()) != except) {
+        if g.currency.as_deref() == currency {
+            sum.0 += g.amount_minor.unwrap_or(0) as i128;
         }
-        if cur.as_deref() == currency {
-            sum.0 += amount.unwrap_or(0) as i128;
-        }
-        sum.1 += points.unwrap_or(0) as i128;
+        sum.1 += g.points.unwrap_or(0) as i128;
     }
     Ok(sum)
+}
+
+/// What one compensation grants, for the ticket's totals.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = tc)]
+struct Granted {
+    id: String,
+    amount_minor: Option<i64>,
+    currency: Option<String>,
+    points: Option<i64>,
 }
 
 /// Whether the ticket's total in the offer's unit, with the offer, is within `who`'s limit.
