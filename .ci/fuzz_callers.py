@@ -46,14 +46,14 @@ prop = call("POST", "/api/v1/properties", {
 }, admin)
 out = {"admin": f"Bearer {admin}"}
 for role in ("manager", "agent", "analyst"):
-    email, password = f"fuzz.{role}.{suffix}@example.com", f"Fz-{suffix}-{role}-Passw0rd!"
+    email, password = f"fuzz.{role}.{suffix}@example.com", "Tq-" + uuid.uuid4().hex
     call("POST", "/api/v1/staff", {
         "email": email, "display_name": f"Fuzz {role}", "role": role,
         "property_ids": [prop["id"]], "password": password,
     }, admin)
     out[role] = "Bearer " + login("/api/v1/auth/login", email, password)
 guest = call("POST", "/api/v1/auth/customer/register", {
-    "email": f"fuzz.guest.{suffix}@example.com", "password": f"Gz-{suffix}-Passw0rd!",
+    "email": f"fuzz.guest.{suffix}@example.com", "password": "Gq-" + uuid.uuid4().hex,
     "given_name": "Fuzz", "family_name": "Guest",
 })
 out["guest"] = "Bearer " + guest["access_token"]

@@ -6,7 +6,8 @@ use crate::error::ApiError;
 use crate::services::api_keys::{self, ApiKey, ApiKeyCreate, ApiKeyCreated};
 use crate::state::AppState;
 
-/// All API keys, newest first (never the secret).
+/// All API keys, newest first (never the secret); a property-restricted admin sees the keys
+/// restricted to its properties.
 ///
 /// **Access:** admin.
 #[utoipa::path(tag = "api-keys", security(("bearer" = [])),
@@ -14,10 +15,12 @@ use crate::state::AppState;
 #[get("/api/v1/api-keys")]
 pub async fn list_api_keys(state: web::Data<AppState>, p: Principal) -> Result<HttpResponse, ApiError> {
     p.require(Perm::ApiKeysManage)?;
-    Ok(HttpResponse::Ok().json(state.db(api_keys::list).await?))
+    Ok(HttpResponse::Ok().json(state.db(move |conn| api_keys::list(conn, &p)).await?))
 }
 
-/// Creates a scoped key. The full `key` is in this answer only; it is stored as a hash.
+/// Creates a scoped key. The full `key` is in this answer only; it is stored as a hash. A
+/// property-restricted admin grants only its own properties: an empty list (all properties) or
+/// another property answers 403.
 ///
 /// **Access:** admin.
 #[utoipa::path(tag = "api-keys", security(("bearer" = [])), request_body = ApiKeyCreate,
@@ -33,7 +36,7 @@ pub async fn create_api_key(
     Ok(HttpResponse::Created().json(state.db(move |conn| api_keys::create(conn, &p, body)).await?))
 }
 
-/// One API key.
+/// One API key (404 for one reaching beyond a restricted admin's properties).
 ///
 /// **Access:** admin.
 #[utoipa::path(tag = "api-keys", security(("bearer" = [])),
@@ -47,11 +50,11 @@ pub async fn get_api_key(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Perm::ApiKeysManage)?;
     let id = id.into_inner();
-    Ok(HttpResponse::Ok().json(state.db(move |conn| api_keys::get(conn, &id)).await?))
+    Ok(HttpResponse::Ok().json(state.db(move |conn| api_keys::get(conn, &p, &id)).await?))
 }
 
 /// Revokes a key at once; it stays listed (with `revoked_at`) for the audit trail. Idempotent.
-/// Audited.
+/// Audited. A restricted admin revokes only keys within its properties (404 otherwise).
 ///
 /// **Access:** admin.
 #[utoipa::path(tag = "api-keys", security(("bearer" = [])),

@@ -9,7 +9,7 @@ use crate::state::AppState;
 /// The audit log, newest first: unmasked reads, profile and consent changes, role and API-key
 /// changes, with actor, time, address and request id.
 ///
-/// **Access:** admin.
+/// **Access:** admin, unrestricted (group-wide: a property-restricted admin gets 403).
 #[utoipa::path(tag = "audit", security(("bearer" = [])), params(AuditFilter, PageParams),
     responses((status = 200, description = "Entries", body = AuditPage)))]
 #[get("/api/v1/audit-log")]
@@ -19,7 +19,7 @@ pub async fn list_audit_log(
     f: web::Query<AuditFilter>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    p.require(Perm::AuditRead)?;
+    p.require_group_wide(Perm::AuditRead)?;
     let (f, page) = (f.into_inner(), page.into_inner());
     Ok(HttpResponse::Ok().json(state.db(move |conn| audit::list(conn, &f, &page)).await?))
 }

@@ -21,7 +21,7 @@ pub async fn get_programme(state: web::Data<AppState>, _p: Principal) -> Result<
 /// tier thresholds apply at the next earning (upgrades) and the yearly review (downgrades).
 /// Audited with the values before and after.
 ///
-/// **Access:** admin.
+/// **Access:** admin, unrestricted (group-wide: a property-restricted admin gets 403).
 #[utoipa::path(tag = "loyalty", security(("bearer" = [])), request_body = ProgrammeUpdate,
     responses((status = 200, description = "The programme", body = Programme)))]
 #[put("/api/v1/loyalty/programme")]

@@ -18,9 +18,9 @@ pub async fn list_properties(state: web::Data<AppState>, p: Principal) -> Result
     Ok(HttpResponse::Ok().json(list))
 }
 
-/// Creates a property.
+/// Creates a property. A group-wide act: a property-restricted admin gets 403.
 ///
-/// **Access:** admin.
+/// **Access:** admin, unrestricted (group-wide).
 #[utoipa::path(tag = "properties", security(("bearer" = [])), request_body = PropertyCreate,
     responses((status = 201, description = "Created", body = Property),
               (status = 409, description = "Code taken", body = crate::error::Problem, content_type = "application/problem+json")))]
@@ -30,7 +30,7 @@ pub async fn create_property(
     p: Principal,
     body: ApiJson<PropertyCreate>,
 ) -> Result<HttpResponse, ApiError> {
-    p.require(Perm::PropertiesWrite)?;
+    p.require_group_wide(Perm::PropertiesWrite)?;
     let body = body.into_inner();
     let created = state.db(move |conn| properties::create(conn, &p, body)).await?;
     Ok(HttpResponse::Created().json(created))
@@ -54,7 +54,7 @@ pub async fn get_property(
     Ok(HttpResponse::Ok().json(prop))
 }
 
-/// Updates name, time zone or currency.
+/// Updates name, time zone or currency (404 outside the caller's properties).
 ///
 /// **Access:** admin.
 #[utoipa::path(tag = "properties", security(("bearer" = [])), request_body = PropertyPatch,

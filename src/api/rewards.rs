@@ -21,7 +21,7 @@ pub async fn list_rewards(state: web::Data<AppState>, p: Principal) -> Result<Ht
 
 /// Adds a reward (e.g. a free night for 5,000 points). Audited.
 ///
-/// **Access:** admin.
+/// **Access:** admin, unrestricted (group-wide: a property-restricted admin gets 403).
 #[utoipa::path(tag = "rewards", security(("bearer" = [])), request_body = RewardCreate,
     responses((status = 201, description = "Created", body = Reward),
               (status = 409, description = "Code taken", body = Problem, content_type = "application/problem+json")))]
@@ -37,7 +37,7 @@ pub async fn create_reward(
 
 /// Changes a reward's name, description, cost or availability. Audited.
 ///
-/// **Access:** admin.
+/// **Access:** admin, unrestricted (group-wide: a property-restricted admin gets 403).
 #[utoipa::path(tag = "rewards", security(("bearer" = [])), request_body = RewardPatch,
     params(("id" = String, Path, description = "Reward id")),
     responses((status = 200, description = "Updated", body = Reward)))]

@@ -6,7 +6,8 @@ use crate::error::ApiError;
 use crate::services::staff::{self, StaffCreate, StaffPatch, StaffUser};
 use crate::state::AppState;
 
-/// All staff users, by email.
+/// All staff users, by email (a property-restricted admin: those working only at its
+/// properties).
 ///
 /// **Access:** admin.
 #[utoipa::path(tag = "staff", security(("bearer" = [])),
@@ -14,10 +15,12 @@ use crate::state::AppState;
 #[get("/api/v1/staff")]
 pub async fn list_staff(state: web::Data<AppState>, p: Principal) -> Result<HttpResponse, ApiError> {
     p.require(Perm::StaffManage)?;
-    Ok(HttpResponse::Ok().json(state.db(staff::list).await?))
+    Ok(HttpResponse::Ok().json(state.db(move |conn| staff::list(conn, &p)).await?))
 }
 
-/// Creates a staff user with a role and property scope. Audited.
+/// Creates a staff user with a role and property scope. Audited. A property-restricted admin
+/// grants only its own properties: an empty list (all properties) or another property answers
+/// 403.
 ///
 /// **Access:** admin.
 #[utoipa::path(tag = "staff", security(("bearer" = [])), request_body = StaffCreate,
@@ -35,7 +38,7 @@ pub async fn create_staff(
     Ok(HttpResponse::Created().json(u))
 }
 
-/// One staff user.
+/// One staff user (404 for one working beyond a restricted admin's properties).
 ///
 /// **Access:** admin.
 #[utoipa::path(tag = "staff", security(("bearer" = [])),
@@ -49,11 +52,13 @@ pub async fn get_staff(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Perm::StaffManage)?;
     let id = id.into_inner();
-    Ok(HttpResponse::Ok().json(state.db(move |conn| staff::get(conn, &id)).await?))
+    Ok(HttpResponse::Ok().json(state.db(move |conn| staff::get(conn, &p, &id)).await?))
 }
 
 /// Changes name, role, property scope, active flag or password. Role changes invalidate the
-/// user's access tokens. Audited.
+/// user's access tokens. Audited. A property-restricted admin edits only staff within its
+/// properties (404 otherwise), grants no property beyond its own and cannot change its own
+/// properties (403).
 ///
 /// **Access:** admin.
 #[utoipa::path(tag = "staff", security(("bearer" = [])), request_body = StaffPatch,

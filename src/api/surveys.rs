@@ -112,7 +112,7 @@ pub async fn get_survey_settings(state: web::Data<AppState>, p: Principal) -> Re
 
 /// Replaces the survey settings. Audited.
 ///
-/// **Access:** admin.
+/// **Access:** admin, unrestricted (group-wide: a property-restricted admin gets 403).
 #[utoipa::path(tag = "surveys", security(("bearer" = [])), request_body = SurveySettings,
     responses((status = 200, description = "Settings", body = SurveySettings)))]
 #[put("/api/v1/survey-settings")]

@@ -351,7 +351,7 @@ pub async fn list_ticket_categories(
 /// Creates a category or renames, reorders, retires (`active: false`) one. Retired categories
 /// stay on old tickets. Audited.
 ///
-/// **Access:** admin.
+/// **Access:** admin, unrestricted (group-wide: a property-restricted admin gets 403).
 #[utoipa::path(tag = "ticket-settings", security(("bearer" = [])), request_body = CategoryUpsert,
     params(("code" = String, Path, description = "Category code (a-z, 0-9, _)")),
     responses((status = 200, description = "Updated", body = TicketCategory), (status = 201, description = "Created", body = TicketCategory)))]
@@ -402,7 +402,7 @@ pub async fn list_sla_policies(
 
 /// Sets the group's SLA policy for a severity. Open tickets keep their due times. Audited.
 ///
-/// **Access:** admin.
+/// **Access:** admin, unrestricted (group-wide: a property-restricted admin gets 403).
 #[utoipa::path(tag = "ticket-settings", security(("bearer" = [])), request_body = SlaPolicyInput,
     params(("severity" = Severity, Path, description = "Severity")),
     responses((status = 200, description = "The policy", body = SlaPolicy)))]
@@ -685,7 +685,7 @@ pub async fn get_ticket_settings(state: web::Data<AppState>, p: Principal) -> Re
 
 /// Replaces the ticket settings (every field). Applies from now on. Audited with before/after.
 ///
-/// **Access:** admin.
+/// **Access:** admin, unrestricted (group-wide: a property-restricted admin gets 403).
 #[utoipa::path(tag = "ticket-settings", security(("bearer" = [])), request_body = TicketSettingsUpdate,
     responses((status = 200, description = "The settings", body = TicketSettings)))]
 #[put("/api/v1/ticket-settings")]

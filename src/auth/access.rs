@@ -5,7 +5,11 @@ use super::principal::{Actor, Principal, Role, Scope};
 use crate::error::ApiError;
 
 /// A staff or integration permission. Guests act on themselves through `/me` endpoints
-/// (`Principal::require_customer`).
+/// (`Principal::require_customer`). A caller restricted to some properties reaches only their
+/// objects (404 otherwise, `Principal::can_access_property`); acts on the whole group — creating
+/// a property, the programme, rewards, ticket categories and settings, the group SLA policies,
+/// survey settings, the audit log — need an unrestricted caller (`Principal::require_group_wide`,
+/// 403); staff and keys are managed within the admin's properties (`auth::rules`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Perm {
     PropertiesRead,
@@ -193,9 +197,5 @@ impl Principal {
             Actor::Customer { .. } | Actor::System(_) => PersonalView::Full,
             Actor::ApiKey(_) => PersonalView::Contact,
         }
-    }
-
-    pub fn is_role(&self, role: Role) -> bool {
-        matches!(&self.actor, Actor::Staff(s) if s.role == role)
     }
 }

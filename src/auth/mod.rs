@@ -3,12 +3,16 @@
 pub mod access;
 pub mod api_keys;
 pub mod jwt;
+pub mod limits;
 pub mod passwords;
 pub mod principal;
 pub mod rate_limit;
+pub mod rules;
+pub mod scope;
 
 pub use access::{Perm, PersonalView};
 pub use principal::{Actor, Principal, Role, Scope};
+pub use scope::PropertyScope;
 
 use rand::RngCore;
 

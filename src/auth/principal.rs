@@ -12,6 +12,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::scope::PropertyScope;
 use crate::db::schema::{api_keys, customer_accounts, staff_users};
 use crate::error::ApiError;
 use crate::middleware::RequestId;
@@ -91,16 +92,16 @@ impl Scope {
 pub struct StaffActor {
     pub id: String,
     pub role: Role,
-    /// Empty = all properties.
-    pub property_ids: Vec<String>,
+    /// Where they work.
+    pub properties: PropertyScope,
 }
 
 #[derive(Debug, Clone)]
 pub struct KeyActor {
     pub id: String,
     pub scopes: Vec<Scope>,
-    /// Empty = all properties.
-    pub property_ids: Vec<String>,
+    /// The properties it may touch.
+    pub properties: PropertyScope,
 }
 
 #[derive(Debug, Clone)]
@@ -113,6 +114,9 @@ pub enum Actor {
     /// Background jobs and CLI tools (never an HTTP caller).
     System(String),
 }
+
+static NO_PROPERTY: PropertyScope = PropertyScope::Nothing;
+static EVERY_PROPERTY: PropertyScope = PropertyScope::All;
 
 /// The authenticated caller plus where the call came from (for the audit log).
 #[derive(Debug, Clone)]
@@ -157,30 +161,24 @@ impl Principal {
         }
     }
 
+    /// The properties the caller works at (guests: none; jobs: all).
+    pub fn properties(&self) -> &PropertyScope {
+        match &self.actor {
+            Actor::Staff(s) => &s.properties,
+            Actor::ApiKey(k) => &k.properties,
+            Actor::Customer { .. } => &NO_PROPERTY,
+            Actor::System(_) => &EVERY_PROPERTY,
+        }
+    }
+
     /// Whether the caller's property scope includes `property_id`.
     pub fn can_access_property(&self, property_id: &str) -> bool {
-        let ids = match &self.actor {
-            Actor::Staff(s) => &s.property_ids,
-            Actor::ApiKey(k) => &k.property_ids,
-            Actor::Customer { .. } => return false,
-            Actor::System(_) => return true,
-        };
-        ids.is_empty() || ids.iter().any(|p| p == property_id)
+        self.properties().covers(property_id)
     }
 
     /// `None` = all properties.
     pub fn property_scope(&self) -> Option<&[String]> {
-        let ids = match &self.actor {
-            Actor::Staff(s) => &s.property_ids,
-            Actor::ApiKey(k) => &k.property_ids,
-            Actor::Customer { .. } => return Some(&[]),
-            Actor::System(_) => return None,
-        };
-        if ids.is_empty() {
-            None
-        } else {
-            Some(ids)
-        }
+        self.properties().ids()
     }
 }
 
@@ -289,13 +287,10 @@ async fn resolve_jwt(state: &AppState, claims: super::jwt::Claims) -> Result<Act
                 // The role changed since the token was issued: make the client log in again.
                 return Err(ApiError::Unauthorized("role changed; log in again".into()));
             }
-            // Fail closed: an unreadable scope must not become "all properties".
-            let property_ids =
-                serde_json::from_str(&props).map_err(|_| ApiError::internal("bad property_ids in db"))?;
             Ok(Actor::Staff(StaffActor {
                 id: claims.sub,
                 role,
-                property_ids,
+                properties: PropertyScope::parse(&props),
             }))
         }
         Some((_, _, false, _)) => Err(ApiError::Unauthorized("user is deactivated".into())),
@@ -348,14 +343,11 @@ async fn resolve_key(state: &AppState, key: String) -> Result<Actor, ApiError> {
                     .set(api_keys::last_used_at.eq(now))
                     .execute(conn)?;
             }
-            // Fail closed: an unreadable restriction must not become "all properties".
-            let property_ids =
-                serde_json::from_str(&props).map_err(|_| ApiError::internal("bad property_ids in db"))?;
             let scopes = serde_json::from_str(&scopes).map_err(|_| ApiError::internal("bad scopes in db"))?;
             Ok(Actor::ApiKey(KeyActor {
                 id,
                 scopes,
-                property_ids,
+                properties: PropertyScope::parse(&props),
             }))
         })
         .await

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::auth::{api_keys, Principal, Scope};
+use crate::auth::{api_keys, Principal, PropertyScope, Scope};
 use crate::db::schema::api_keys as t;
 use crate::db::{write_tx, DbConnection};
 use crate::error::ApiError;
@@ -111,13 +111,27 @@ fn load(conn: &mut DbConnection, id: &str) -> Result<ApiKey, ApiError> {
         .ok_or_else(|| ApiError::not_found("API key"))
 }
 
-pub fn get(conn: &mut DbConnection, id: &str) -> Result<ApiKey, ApiError> {
-    load(conn, id)
+/// A key the caller manages (404 for one reaching beyond a restricted admin's properties).
+fn load_managed(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<ApiKey, ApiError> {
+    let stored: Option<String> = t::table.find(id).select(t::property_ids).first(conn).optional()?;
+    match stored {
+        Some(p) if who.manages(&PropertyScope::parse(&p)) => load(conn, id),
+        _ => Err(ApiError::not_found("API key")),
+    }
 }
 
-pub fn list(conn: &mut DbConnection) -> Result<Vec<ApiKey>, ApiError> {
+pub fn get(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<ApiKey, ApiError> {
+    load_managed(conn, who, id)
+}
+
+/// The keys the caller manages (a restricted admin: those within its properties).
+pub fn list(conn: &mut DbConnection, who: &Principal) -> Result<Vec<ApiKey>, ApiError> {
     let rows: Vec<Row> = t::table.select(select()).order(t::id.desc()).limit(1000).load(conn)?;
-    Ok(rows.into_iter().map(to_view).collect())
+    Ok(rows
+        .into_iter()
+        .filter(|r| who.manages(&PropertyScope::parse(&r.4)))
+        .map(to_view)
+        .collect())
 }
 
 pub fn create(conn: &mut DbConnection, who: &Principal, input: ApiKeyCreate) -> Result<ApiKeyCreated, ApiError> {
@@ -136,6 +150,7 @@ pub fn create(conn: &mut DbConnection, who: &Principal, input: ApiKeyCreate) -> 
     let mut property_ids = input.property_ids;
     property_ids.sort();
     property_ids.dedup();
+    who.require_grantable(&PropertyScope::from_ids(&property_ids))?;
     let generated = api_keys::generate();
     let id = new_id();
     let api_key = write_tx(conn, |conn| {
@@ -172,7 +187,7 @@ pub fn create(conn: &mut DbConnection, who: &Principal, input: ApiKeyCreate) -> 
 
 pub fn revoke(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<(), ApiError> {
     write_tx(conn, |conn| {
-        let key = load(conn, id)?;
+        let key = load_managed(conn, who, id)?;
         if key.revoked_at.is_none() {
             diesel::update(t::table.find(id))
                 .set(t::revoked_at.eq(Some(now())))

@@ -1,6 +1,9 @@
-//! Compensation on tickets (SPEC §4): apology, refund, voucher, upgrade or points. An offer
-//! within the offerer's limit is approved at once; above it, it waits for someone whose limit
-//! covers it (never the offerer). Approved points post one `compensation` ledger entry, keyed by
+//! Compensation on tickets (SPEC §4): apology, refund, voucher, upgrade or points. Limits apply
+//! to the ticket's running total per unit (money in one currency, or points), so splitting one
+//! large compensation into small offers gains nothing: an offer is approved at once when what the
+//! ticket already has approved or pending plus the offer is within the offerer's limit; otherwise
+//! it waits for someone whose limit covers the ticket's approved total with it (never the
+//! offerer). The ticket's row lock serialises offers and decisions on one ticket. Approved points post one `compensation` ledger entry, keyed by
 //! the compensation's id, so a retried approval cannot post twice.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -9,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Actor, Perm, Principal, Role};
+use crate::auth::limits::compensation_limit;
+use crate::auth::{Actor, Perm, Principal};
 use crate::db::schema::{properties, ticket_compensations as tc, tickets as t};
 use crate::db::{read_tx, write_tx, DbConnection};
 use crate::error::ApiError;
@@ -158,29 +162,76 @@ fn render(r: Row) -> Compensation {
     }
 }
 
-/// What a role may grant without approval; `None` = no limit (admins).
-fn limit_of(who: &Principal, limits: &ticket_config::CompensationLimits) -> Option<Limit> {
-    match &who.actor {
-        Actor::Staff(s) => match s.role {
-            Role::Admin => None,
-            Role::Manager => Some(limits.manager),
-            _ => Some(limits.agent),
-        },
-        Actor::System(_) => None,
-        _ => Some(Limit { money: 0, points: 0 }),
-    }
-}
-
-fn within(limit: Option<Limit>, amount_minor: Option<i64>, currency: Option<&str>, points: Option<i64>) -> bool {
+/// Whether a total (money in minor units of `currency`, points) is within `limit`; `None` = no
+/// limit. Totals are i128: a sum of i64 values cannot overflow them.
+fn within(limit: Option<Limit>, amount_minor: Option<i128>, currency: Option<&str>, points: Option<i128>) -> bool {
     let Some(l) = limit else { return true };
     let money_ok = match (amount_minor, currency) {
         (Some(a), Some(c)) => {
             let scale = 10i128.pow(minor_digits(c));
-            (a as i128) <= (l.money as i128) * scale
+            a <= (l.money as i128) * scale
         }
         _ => true,
     };
-    money_ok && points.is_none_or(|p| p <= l.points)
+    money_ok && points.is_none_or(|p| p <= l.points as i128)
+}
+
+/// A ticket's compensation so far in the states given (but `except`): money in `currency`
+/// (minor units) and points. A ticket has a handful of offers: summed here, not in SQL.
+fn total(
+    conn: &mut DbConnection,
+    ticket_id: &str,
+    currency: Option<&str>,
+    states: &[CompensationState],
+    except: Option<&str>,
+) -> Result<(i128, i128), ApiError> {
+    let states: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+    let rows: Vec<Granted> = tc::table
+        .filter(tc::ticket_id.eq(ticket_id))
+        .filter(tc::state.eq_any(states))
+        .select(Granted::as_select())
+        .load(conn)?;
+    let mut sum = (0i128, 0i128);
+    for g in rows.iter().filter(|g| Some(g.id.as_str()) != except) {
+        if g.currency.as_deref() == currency {
+            sum.0 += g.amount_minor.unwrap_or(0) as i128;
+        }
+        sum.1 += g.points.unwrap_or(0) as i128;
+    }
+    Ok(sum)
+}
+
+/// What one compensation grants, for the ticket's totals.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = tc)]
+struct Granted {
+    id: String,
+    amount_minor: Option<i64>,
+    currency: Option<String>,
+    points: Option<i64>,
+}
+
+/// Whether the ticket's total in the offer's unit, with the offer, is within `who`'s limit.
+fn total_within(
+    conn: &mut DbConnection,
+    who: &Principal,
+    offer: (Option<i64>, Option<&str>, Option<i64>),
+    ticket_id: &str,
+    counted: &[CompensationState],
+    except: Option<&str>,
+) -> Result<bool, ApiError> {
+    let (amount, currency, points) = offer;
+    let limit = compensation_limit(who, &ticket_config::settings(conn)?.compensation_limits);
+    if limit.is_none() {
+        return Ok(true);
+    }
+    let (money_so_far, points_so_far) = total(conn, ticket_id, currency, counted, except)?;
+    Ok(within(
+        limit,
+        amount.map(|a| money_so_far + a as i128),
+        currency,
+        points.map(|p| points_so_far + p as i128),
+    ))
 }
 
 fn load(conn: &mut DbConnection, id: &str) -> Result<Row, ApiError> {
@@ -242,6 +293,7 @@ pub fn offer(
     }
     write_tx(conn, |conn| {
         let (property_id, customer_id, currency) = ticket_ctx(conn, who, ticket_id)?;
+        tickets::lock_in_tx(conn, ticket_id)?;
         let mut c = Checks::new();
         let note = c.text("note", &input.note, 1, 2000);
         let amount = input
@@ -269,9 +321,16 @@ pub fn offer(
             _ => {}
         }
         c.finish()?;
-        let settings = ticket_config::settings(conn)?;
         let cur = amount.map(|_| currency.as_str());
-        let auto = within(limit_of(who, &settings.compensation_limits), amount, cur, input.points);
+        use CompensationState::{Approved, PendingApproval};
+        let auto = total_within(
+            conn,
+            who,
+            (amount, cur, input.points),
+            ticket_id,
+            &[Approved, PendingApproval],
+            None,
+        )?;
         let id = new_id();
         let at = now();
         let state = if auto {
@@ -348,6 +407,8 @@ fn decide(
         let r = load(conn, id)?;
         let (property_id, customer_id, _) =
             ticket_ctx(conn, who, &r.1).map_err(|_| ApiError::not_found("compensation"))?;
+        tickets::lock_in_tx(conn, &r.1)?;
+        let r = load(conn, id)?;
         let state = CompensationState::parse(&r.7).unwrap_or(CompensationState::PendingApproval);
         let wanted = if approve {
             CompensationState::Approved
@@ -368,13 +429,13 @@ fn decide(
                 "compensation above your limit needs someone else's approval".into(),
             ));
         }
-        if approve {
-            let settings = ticket_config::settings(conn)?;
-            if !within(limit_of(who, &settings.compensation_limits), r.3, r.4.as_deref(), r.5) {
-                return Err(ApiError::Forbidden(
-                    "this compensation is above your approval limit; an admin must approve it".into(),
-                ));
-            }
+        // The approver's limit must cover what the ticket has been granted with this offer.
+        let offer = (r.3, r.4.as_deref(), r.5);
+        if approve && !total_within(conn, who, offer, &r.1, &[CompensationState::Approved], Some(id))? {
+            return Err(ApiError::Forbidden(
+                "the ticket's approved compensation with this offer is above your approval limit; an admin must approve it"
+                    .into(),
+            ));
         }
         let at = now();
         // Claim the decision: only one concurrent approver gets past this.
@@ -497,7 +558,11 @@ mod tests {
         assert!(within(agent, None, None, Some(2000)));
         assert!(!within(agent, None, None, Some(2001)));
         assert!(
-            within(None, Some(i64::MAX), Some("CNY"), Some(i64::MAX)),
+            !within(agent, None, None, Some(2 * i64::MAX as i128)),
+            "totals beyond i64 compare without overflow"
+        );
+        assert!(
+            within(None, Some(i64::MAX as i128), Some("CNY"), Some(i64::MAX as i128)),
             "admins: no limit"
         );
     }

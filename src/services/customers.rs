@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::auth::{Actor, Perm, PersonalView, Principal};
 use crate::crypto::Cipher;
 use crate::db::schema::{consent_events, customer_consents, customer_external_refs, customer_tags, customers, stays};
-use crate::db::{read_tx, write_tx, Backend, DbConnection};
+use crate::db::{read_tx, write_tx, Backend, DbConnection, MultiBackend};
 use crate::error::ApiError;
 use crate::services::audit::{self, new_id, now};
 use crate::services::customer_types::*;
@@ -860,6 +860,70 @@ pub fn get_by_ref(
     }
 }
 
+/// The `q` filter: a substring of names, email or phone digits (indexed: pg_trgm on
+/// PostgreSQL, FTS5 trigram on SQLite). For `masked` callers (agents) only a substring of the
+/// names, or a whole email or phone number: fragments of contact data find nothing, so masked
+/// digits cannot be recovered by bisection.
+fn filter_text<'a>(
+    mut q: customers::BoxedQuery<'a, MultiBackend>,
+    backend: Backend,
+    text: &str,
+    masked: bool,
+) -> customers::BoxedQuery<'a, MultiBackend> {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let pattern = format!("%{escaped}%");
+    let names = || {
+        diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "lower(customers.given_name || ' ' || customers.family_name || ' ' || customers.family_name \
+             || customers.given_name) LIKE ",
+        )
+        .bind::<diesel::sql_types::Text, _>(pattern.clone())
+        .sql(" ESCAPE '\\'")
+    };
+    let (emails, phones) = exact_contact(text);
+    let whole_contact = || {
+        customers::email_norm
+            .eq_any(emails.clone())
+            .or(customers::phone.eq_any(phones.clone()))
+    };
+    let contact_given = !emails.is_empty() || !phones.is_empty();
+    match backend {
+        // pg_trgm GIN index; backslash is PostgreSQL's default LIKE escape.
+        Backend::Postgres => {
+            let hit = customers::search_text.like(pattern.clone());
+            q = match (masked, contact_given) {
+                (false, _) => q.filter(hit),
+                (true, false) => q.filter(hit.and(names())),
+                (true, true) => q.filter(hit.and(names()).or(whole_contact())),
+            };
+        }
+        Backend::Sqlite => {
+            // The FTS5 trigram index narrows the candidates (its LIKE has no ESCAPE, so
+            // it is a superset); the exact match on the row finishes the job.
+            let fts = diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "customers.rowid IN (SELECT rowid FROM customers_fts WHERE customers_fts.search_text LIKE ",
+            )
+            .bind::<diesel::sql_types::Text, _>(format!("%{text}%"))
+            .sql(")");
+            let hit = fts.and(customers::search_text.like(pattern.clone()).escape('\\'));
+            q = match (masked, contact_given) {
+                (false, _) => q.filter(hit),
+                (true, false) => q.filter(hit.and(names())),
+                (true, true) => q.filter(hit.and(names()).or(whole_contact())),
+            };
+        }
+    }
+    q
+}
+
+/// `q` read as a whole email or a whole phone number (normalized), if it is one.
+fn exact_contact(q: &str) -> (Vec<String>, Vec<String>) {
+    (
+        parse_email(q).into_iter().collect(),
+        parse_phone(q).into_iter().collect(),
+    )
+}
+
 pub fn list(
     conn: &mut DbConnection,
     cipher: &Cipher,
@@ -909,25 +973,13 @@ pub fn list(
     }
     let backend = conn.backend();
     let audited = audits_reads(who);
+    // Callers who see contact data masked (agents) must not recover it by searching fragments:
+    // `q` matches their names only, or a whole email or phone exactly.
+    let masked = who.personal_view() == PersonalView::Masked;
     let body = |conn: &mut DbConnection| {
         let mut q = customers::table.into_boxed();
         if let Some(text) = &q_text {
-            let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            let pattern = format!("%{escaped}%");
-            match backend {
-                // pg_trgm GIN index; backslash is PostgreSQL's default LIKE escape.
-                Backend::Postgres => q = q.filter(customers::search_text.like(pattern)),
-                Backend::Sqlite => {
-                    // The FTS5 trigram index narrows the candidates (its LIKE has no ESCAPE, so
-                    // it is a superset); the exact match on the row finishes the job.
-                    let fts = diesel::dsl::sql::<diesel::sql_types::Bool>(
-                        "customers.rowid IN (SELECT rowid FROM customers_fts WHERE customers_fts.search_text LIKE ",
-                    )
-                    .bind::<diesel::sql_types::Text, _>(format!("%{text}%"))
-                    .sql(")");
-                    q = q.filter(fts).filter(customers::search_text.like(pattern).escape('\\'));
-                }
-            }
+            q = filter_text(q, backend, text, masked);
         }
         if let Some(e) = &email {
             q = q.filter(customers::email_norm.eq(e.clone()));

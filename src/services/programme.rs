@@ -191,7 +191,7 @@ fn set(conn: &mut DbConnection, name: &str, value: String) -> Result<(), ApiErro
 
 /// Replaces the group rules. Admin only; audited with the values before and after.
 pub fn update(conn: &mut DbConnection, who: &Principal, input: ProgrammeUpdate) -> Result<Programme, ApiError> {
-    who.require(Perm::ProgrammeManage)?;
+    who.require_group_wide(Perm::ProgrammeManage)?;
     let mut c = Checks::new();
     let ppu = decimal(
         &mut c,

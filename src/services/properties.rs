@@ -179,7 +179,7 @@ pub fn update(conn: &mut DbConnection, who: &Principal, id: &str, input: Propert
     let cur = input.currency.as_deref().and_then(|t| c.currency("currency", t));
     c.finish()?;
     write_tx(conn, |conn| {
-        let mut current = get_row(conn, id)?;
+        let mut current = get(conn, who, id)?;
         if let Some(n) = name {
             current.name = n;
         }

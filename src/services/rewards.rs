@@ -256,7 +256,7 @@ pub fn list_rewards(conn: &mut DbConnection, who: &Principal) -> Result<Vec<Rewa
 }
 
 pub fn create_reward(conn: &mut DbConnection, who: &Principal, input: RewardCreate) -> Result<Reward, ApiError> {
-    who.require(Perm::RewardsManage)?;
+    who.require_group_wide(Perm::RewardsManage)?;
     let mut c = Checks::new();
     let code = c.code("code", &input.code);
     let name = c.text("name", &input.name, 1, 200);
@@ -309,7 +309,7 @@ pub fn update_reward(
     id: &str,
     input: RewardPatch,
 ) -> Result<Reward, ApiError> {
-    who.require(Perm::RewardsManage)?;
+    who.require_group_wide(Perm::RewardsManage)?;
     let mut c = Checks::new();
     let name = input.name.as_deref().map(|n| c.text("name", n, 1, 200));
     let description = input

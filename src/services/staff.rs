@@ -7,7 +7,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::auth::passwords::{check_password_policy, hash_password};
-use crate::auth::{Principal, Role};
+use crate::auth::{Principal, PropertyScope, Role};
 use crate::db::schema::{refresh_tokens, staff_users};
 use crate::db::{write_tx, DbConnection};
 use crate::error::ApiError;
@@ -111,17 +111,35 @@ fn to_view(r: Row) -> StaffUser {
     }
 }
 
-pub fn get(conn: &mut DbConnection, id: &str) -> Result<StaffUser, ApiError> {
-    load(conn, id)
+/// A staff user the caller manages (404 for one working beyond the caller's properties).
+fn load_managed(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<StaffUser, ApiError> {
+    let stored: Option<String> = staff_users::table
+        .find(id)
+        .select(staff_users::property_ids)
+        .first(conn)
+        .optional()?;
+    match stored {
+        Some(p) if who.manages(&PropertyScope::parse(&p)) => load(conn, id),
+        _ => Err(ApiError::not_found("staff user")),
+    }
 }
 
-pub fn list(conn: &mut DbConnection) -> Result<Vec<StaffUser>, ApiError> {
+pub fn get(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<StaffUser, ApiError> {
+    load_managed(conn, who, id)
+}
+
+/// The staff users the caller manages (a restricted admin: those within its properties).
+pub fn list(conn: &mut DbConnection, who: &Principal) -> Result<Vec<StaffUser>, ApiError> {
     let rows: Vec<Row> = staff_users::table
         .select(COLS)
         .order(staff_users::email.asc())
         .limit(1000)
         .load(conn)?;
-    Ok(rows.into_iter().map(to_view).collect())
+    Ok(rows
+        .into_iter()
+        .filter(|r| who.manages(&PropertyScope::parse(&r.4)))
+        .map(to_view)
+        .collect())
 }
 
 fn dedup(ids: Vec<String>) -> Vec<String> {
@@ -142,6 +160,9 @@ pub fn create(conn: &mut DbConnection, who: Option<&Principal>, input: StaffCrea
     c.finish()?;
     let email = email.unwrap_or_default();
     let property_ids = dedup(input.property_ids);
+    if let Some(who) = who {
+        who.require_grantable(&PropertyScope::from_ids(&property_ids))?;
+    }
     let hash = hash_password(&input.password)?;
     let id = new_id();
     write_tx(conn, |conn| {
@@ -194,27 +215,27 @@ pub fn update(conn: &mut DbConnection, who: &Principal, id: &str, input: StaffPa
         }
     }
     c.finish()?;
-    if who.actor_id() == id && (input.active == Some(false) || input.role.is_some_and(|r| r != Role::Admin)) {
-        return Err(ApiError::Conflict {
-            detail: "an admin cannot deactivate or demote themself".into(),
-            existing_id: None,
-        });
-    }
-    let hash = input.password.as_deref().map(hash_password).transpose()?;
     let property_ids = input.property_ids.map(dedup);
+    let new_scope = property_ids.as_deref().map(PropertyScope::from_ids);
+    if let Some(scope) = &new_scope {
+        who.require_grantable(scope)?;
+    }
+    let scope_changed = new_scope.as_ref().is_some_and(|s| s != who.properties());
+    who.check_own_account_change(id, input.role, scope_changed, input.active)?;
+    let hash = input.password.as_deref().map(hash_password).transpose()?;
     write_tx(conn, |conn| {
-        let before = load(conn, id)?;
+        let before = load_managed(conn, who, id)?;
         if let Some(p) = &property_ids {
             properties::ensure_exist(conn, p, "property_ids")?;
+            // Written only when given: an unreadable stored list is never rewritten as "all".
+            diesel::update(staff_users::table.find(id))
+                .set(staff_users::property_ids.eq(serde_json::to_string(p).map_err(ApiError::internal)?))
+                .execute(conn)?;
         }
         diesel::update(staff_users::table.find(id))
             .set((
                 staff_users::display_name.eq(display_name.unwrap_or(before.display_name.clone())),
                 staff_users::role.eq(input.role.unwrap_or(before.role).as_str()),
-                staff_users::property_ids.eq(serde_json::to_string(
-                    property_ids.as_ref().unwrap_or(&before.property_ids),
-                )
-                .unwrap_or_default()),
                 staff_users::active.eq(input.active.unwrap_or(before.active)),
                 staff_users::updated_at.eq(now()),
             ))

@@ -343,7 +343,7 @@ pub fn get_settings(conn: &mut DbConnection, who: &Principal) -> Result<SurveySe
 }
 
 pub fn set_settings(conn: &mut DbConnection, who: &Principal, s: SurveySettings) -> Result<SurveySettings, ApiError> {
-    who.require(Perm::SurveysConfigure)?;
+    who.require_group_wide(Perm::SurveysConfigure)?;
     let mut c = Checks::new();
     if !(0..=10_080).contains(&s.post_stay_delay_minutes) {
         c.fail("post_stay_delay_minutes", "must be between 0 and 10,080 (7 days)");
@@ -522,16 +522,6 @@ fn render_inv(r: InvRow, token: Option<String>) -> Invitation {
         answered_at: r.12.map(|d| d.and_utc()),
         token,
         created_at: r.13.and_utc(),
-    }
-}
-
-/// Who may hold a link token (it answers as the guest): managers, admins and integrations
-/// with `surveys:write` that deliver the link — not front-line agents.
-fn may_mint_links(who: &Principal) -> bool {
-    match &who.actor {
-        Actor::Staff(s) => matches!(s.role, crate::auth::Role::Admin | crate::auth::Role::Manager),
-        Actor::ApiKey(_) | Actor::System(_) => true,
-        Actor::Customer { .. } => false,
     }
 }
 
@@ -828,7 +818,7 @@ pub fn create_invitation(
             json!({"invitation_id": id}),
         )?;
         let r: InvRow = si::table.find(&id).select(inv_cols()).first(conn)?;
-        Ok(render_inv(r, may_mint_links(who).then_some(token)))
+        Ok(render_inv(r, who.may_mint_survey_links().then_some(token)))
     })
 }
 
@@ -850,7 +840,7 @@ pub fn get_invitation(conn: &mut DbConnection, who: &Principal, id: &str) -> Res
 /// link stops working). Tokens are stored only as hashes.
 pub fn new_link(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<Invitation, ApiError> {
     who.require(Perm::SurveysInvite)?;
-    if !may_mint_links(who) {
+    if !who.may_mint_survey_links() {
         return Err(ApiError::Forbidden(
             "answer links are issued to managers, admins and messaging integrations only".into(),
         ));

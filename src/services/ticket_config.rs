@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::auth::{Perm, Principal};
+use crate::auth::scope::works_at;
+use crate::auth::{Perm, Principal, Role};
 use crate::db::schema::{
     business_calendars as bc, escalation_contacts, properties, sla_policies as sp, staff_users,
     ticket_categories as tc, ticket_settings,
@@ -76,7 +77,7 @@ pub fn upsert_category(
     code: &str,
     input: CategoryUpsert,
 ) -> Result<(TicketCategory, bool), ApiError> {
-    who.require(Perm::TicketsConfigure)?;
+    who.require_group_wide(Perm::TicketsConfigure)?;
     let mut c = Checks::new();
     if !(2..=40).contains(&code.len())
         || !code
@@ -248,7 +249,11 @@ pub fn set_policy(
     severity: Severity,
     input: SlaPolicyInput,
 ) -> Result<SlaPolicy, ApiError> {
-    who.require(Perm::TicketsConfigure)?;
+    match property_id {
+        // The group's policy applies at every property: group-wide.
+        None => who.require_group_wide(Perm::TicketsConfigure)?,
+        Some(_) => who.require(Perm::TicketsConfigure)?,
+    }
     check_policy(&input)?;
     write_tx(conn, |conn| {
         if let Some(p) = property_id {
@@ -550,18 +555,7 @@ pub struct TicketSettings {
     pub compensation_limits: CompensationLimits,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct CompensationLimits {
-    pub agent: Limit,
-    pub manager: Limit,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct Limit {
-    /// Whole currency units (any currency).
-    pub money: i64,
-    pub points: i64,
-}
+pub use crate::auth::limits::{CompensationLimits, Limit};
 
 pub fn settings(conn: &mut DbConnection) -> Result<TicketSettings, ApiError> {
     let rows: Vec<(String, String)> = ticket_settings::table
@@ -657,15 +651,13 @@ pub fn set_contacts(
                 match s {
                     None => c.fail(field, "unknown staff member"),
                     Some((_, _, false)) => c.fail(field, "this staff member is deactivated"),
-                    Some((role, _, _)) if role == "analyst" || role == "agent" => {
+                    Some((role, _, _)) if !role.parse::<Role>().is_ok_and(Role::may_receive_escalations) => {
                         c.fail(field, "must be a manager or an admin")
                     }
-                    Some((_, ids, _)) => {
-                        let ids: Vec<String> = serde_json::from_str(&ids).unwrap_or_default();
-                        if !(ids.is_empty() || ids.iter().any(|p| p == property_id)) {
-                            c.fail(field, "does not work at this property");
-                        }
+                    Some((_, ids, _)) if !works_at(&ids, property_id) => {
+                        c.fail(field, "does not work at this property")
                     }
+                    Some(_) => {}
                 }
             }
         }
@@ -719,7 +711,7 @@ pub fn set_settings(
     who: &Principal,
     input: TicketSettingsUpdate,
 ) -> Result<TicketSettings, ApiError> {
-    who.require(Perm::TicketsConfigure)?;
+    who.require_group_wide(Perm::TicketsConfigure)?;
     let mut c = Checks::new();
     if !(1..=90).contains(&input.auto_close_days) {
         c.fail("auto_close_days", "must be between 1 and 90");

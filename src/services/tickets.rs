@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::scope::works_at;
 use crate::auth::{Actor, Perm, Principal, Role};
 use crate::db::schema::{customers, escalation_contacts as ec, staff_users, stays, ticket_entries as te, tickets as t};
 use crate::db::{read_tx, write_tx, DbConnection};
@@ -469,6 +470,11 @@ fn lock_row(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The ticket's row lock for the rest of the caller's transaction (compensation totals).
+pub(crate) fn lock_in_tx(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+    lock_row(conn, id)
+}
+
 fn lock_for_staff(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<TicketRow, ApiError> {
     load_for_staff(conn, who, id)?;
     lock_row(conn, id)?;
@@ -639,19 +645,14 @@ fn notified_for(conn: &mut DbConnection, property_id: &str, level: i32) -> Resul
         .into_boxed();
     let fallback = contacts.is_empty();
     if fallback {
-        let role = if level >= 3 { Role::Admin } else { Role::Manager };
-        q = q.filter(staff_users::role.eq(role.as_str()));
+        q = q.filter(staff_users::role.eq(Role::escalation_fallback(level).as_str()));
     } else {
         q = q.filter(staff_users::id.eq_any(contacts));
     }
     let staff: Vec<(String, String, String, String)> = q.load(conn)?;
-    let covers = |ids: &str| {
-        let ids: Vec<String> = serde_json::from_str(ids).unwrap_or_default();
-        ids.is_empty() || ids.iter().any(|p| p == property_id)
-    };
     Ok(staff
         .into_iter()
-        .filter(|s| !fallback || covers(&s.3))
+        .filter(|s| !fallback || works_at(&s.3, property_id))
         .map(|s| Notified {
             staff_id: s.0,
             display_name: s.1,
@@ -751,11 +752,10 @@ fn check_assignee(conn: &mut DbConnection, staff_id: &str, property_id: &str, fi
     if !active {
         return Err(ApiError::field(field, "this staff member is deactivated"));
     }
-    if role == Role::Analyst.as_str() {
+    if !role.parse::<Role>().is_ok_and(Role::may_own_tickets) {
         return Err(ApiError::field(field, "analysts cannot own tickets"));
     }
-    let ids: Vec<String> = serde_json::from_str(&ids).unwrap_or_default();
-    if !(ids.is_empty() || ids.iter().any(|p| p == property_id)) {
+    if !works_at(&ids, property_id) {
         return Err(ApiError::field(
             field,
             "this staff member does not work at the ticket's property",
@@ -1372,11 +1372,9 @@ pub fn handover(conn: &mut DbConnection, who: &Principal, id: &str, input: Hando
     write_tx(conn, |conn| {
         let mut r = lock_for_staff(conn, who, id)?;
         // The owner hands over; managers and admins may reassign; an unowned ticket may be taken.
-        let may = match (&who.actor, &r.owner_id) {
-            (_, None) => true,
-            (Actor::Staff(s), Some(o)) => &s.id == o || matches!(s.role, Role::Admin | Role::Manager),
-            (Actor::System(_), _) => true,
-            _ => false,
+        let may = match &r.owner_id {
+            None => true,
+            Some(o) => who.staff().is_some_and(|s| &s.id == o) || who.may_reassign_tickets(),
         };
         if !may {
             return Err(ApiError::Forbidden(

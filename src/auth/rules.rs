@@ -1,0 +1,193 @@
+//! Role rules beyond the Perm table, each named for what it decides (SPEC §2). Services ask
+//! these; none compares roles or scopes by hand.
+
+use super::access::Perm;
+use super::principal::{Actor, Principal, Role};
+use super::scope::PropertyScope;
+use crate::error::ApiError;
+
+impl Role {
+    /// Analysts read reports; every other role may own (be assigned) tickets.
+    pub fn may_own_tickets(self) -> bool {
+        !matches!(self, Role::Analyst)
+    }
+
+    /// Escalation contacts are managers or admins.
+    pub fn may_receive_escalations(self) -> bool {
+        matches!(self, Role::Admin | Role::Manager)
+    }
+
+    /// Who hears of an escalation to `level` at a property that named no one: its managers
+    /// (levels 1–2) or the group's admins (level 3).
+    pub fn escalation_fallback(level: i32) -> Role {
+        if level >= 3 {
+            Role::Admin
+        } else {
+            Role::Manager
+        }
+    }
+}
+
+impl Principal {
+    /// Who may hold a survey link token (it answers as the guest): managers, admins and
+    /// integrations that deliver the link — not front-line agents.
+    pub fn may_mint_survey_links(&self) -> bool {
+        match &self.actor {
+            Actor::Staff(s) => matches!(s.role, Role::Admin | Role::Manager),
+            Actor::ApiKey(_) | Actor::System(_) => true,
+            Actor::Customer { .. } => false,
+        }
+    }
+
+    /// Who may hand over a ticket someone else owns: managers, admins and jobs.
+    pub fn may_reassign_tickets(&self) -> bool {
+        match &self.actor {
+            Actor::Staff(s) => matches!(s.role, Role::Admin | Role::Manager),
+            Actor::System(_) => true,
+            Actor::ApiKey(_) | Actor::Customer { .. } => false,
+        }
+    }
+
+    /// `perm` for an act that touches the whole group (creating a property; the programme,
+    /// rewards, ticket categories, settings and group SLA policies, survey settings, the audit
+    /// log): a caller restricted to some properties is refused with 403.
+    pub fn require_group_wide(&self, perm: Perm) -> Result<(), ApiError> {
+        self.require(perm)?;
+        if self.properties().is_all() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "this is a group-wide setting; your account is restricted to some properties".into(),
+            ))
+        }
+    }
+
+    /// Whether the caller may see and manage a staff member or API key working at `target`:
+    /// only when every property of `target` is one of the caller's (an unrestricted admin
+    /// manages everyone; a restricted one never someone with all properties).
+    pub fn manages(&self, target: &PropertyScope) -> bool {
+        self.properties().includes(target)
+    }
+
+    /// Giving a staff member or key the property scope `granted`: never broader than the
+    /// caller's own (an empty list = all properties is broader than any restriction).
+    pub fn require_grantable(&self, granted: &PropertyScope) -> Result<(), ApiError> {
+        if self.manages(granted) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "you may not grant properties beyond your own (an empty list means all properties)".into(),
+            ))
+        }
+    }
+
+    /// Changes to the caller's own staff account: no admin deactivates or demotes themself
+    /// (409: the group would lose its admin), and a restricted admin does not change their own
+    /// properties (403: that would lift the restriction).
+    pub fn check_own_account_change(
+        &self,
+        target_id: &str,
+        role: Option<Role>,
+        property_scope_changed: bool,
+        active: Option<bool>,
+    ) -> Result<(), ApiError> {
+        if self.actor_id() != target_id || !matches!(self.actor, Actor::Staff(_)) {
+            return Ok(());
+        }
+        if active == Some(false) || role.is_some_and(|r| r != Role::Admin) {
+            return Err(ApiError::Conflict {
+                detail: "an admin cannot deactivate or demote themself".into(),
+                existing_id: None,
+            });
+        }
+        if !self.properties().is_all() && property_scope_changed {
+            return Err(ApiError::Forbidden(
+                "a restricted admin cannot change their own role or properties".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::principal::StaffActor;
+
+    fn staff(role: Role, props: PropertyScope) -> Principal {
+        Principal {
+            actor: Actor::Staff(StaffActor {
+                id: "me".into(),
+                role,
+                properties: props,
+            }),
+            ip: None,
+            request_id: None,
+        }
+    }
+
+    fn only(ids: &[&str]) -> PropertyScope {
+        PropertyScope::Only(ids.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn analysts_own_no_tickets_and_only_managers_and_admins_hear_escalations() {
+        assert!(!Role::Analyst.may_own_tickets());
+        assert!(Role::Agent.may_own_tickets());
+        assert!(!Role::Agent.may_receive_escalations());
+        assert!(Role::Manager.may_receive_escalations());
+        assert_eq!(Role::escalation_fallback(2), Role::Manager);
+        assert_eq!(Role::escalation_fallback(3), Role::Admin);
+    }
+
+    #[test]
+    fn links_and_reassignment_are_for_managers_and_admins() {
+        assert!(!staff(Role::Agent, PropertyScope::All).may_mint_survey_links());
+        assert!(staff(Role::Manager, only(&["a"])).may_mint_survey_links());
+        assert!(!staff(Role::Agent, PropertyScope::All).may_reassign_tickets());
+        assert!(staff(Role::Admin, PropertyScope::All).may_reassign_tickets());
+    }
+
+    #[test]
+    fn group_wide_acts_need_an_unrestricted_caller() {
+        assert!(staff(Role::Admin, PropertyScope::All)
+            .require_group_wide(Perm::ProgrammeManage)
+            .is_ok());
+        assert!(staff(Role::Admin, only(&["a"]))
+            .require_group_wide(Perm::ProgrammeManage)
+            .is_err());
+        assert!(staff(Role::Admin, PropertyScope::Nothing)
+            .require_group_wide(Perm::ProgrammeManage)
+            .is_err());
+    }
+
+    #[test]
+    fn a_restricted_admin_grants_and_manages_only_within_its_properties() {
+        let a = staff(Role::Admin, only(&["a"]));
+        assert!(a.require_grantable(&only(&["a"])).is_ok());
+        assert!(a.require_grantable(&only(&["a", "b"])).is_err());
+        assert!(a.require_grantable(&PropertyScope::All).is_err(), "empty = all");
+        assert!(!a.manages(&PropertyScope::All));
+        assert!(staff(Role::Admin, PropertyScope::All).manages(&only(&["b"])));
+    }
+
+    #[test]
+    fn a_restricted_admin_cannot_lift_its_own_restriction() {
+        let a = staff(Role::Admin, only(&["a"]));
+        assert!(a.check_own_account_change("me", None, true, None).is_err());
+        assert!(a
+            .check_own_account_change("me", Some(Role::Agent), false, None)
+            .is_err());
+        assert!(
+            a.check_own_account_change("me", None, false, None).is_ok(),
+            "a new name"
+        );
+        assert!(a.check_own_account_change("other", None, true, None).is_ok());
+        let all = staff(Role::Admin, PropertyScope::All);
+        assert!(all.check_own_account_change("me", None, true, None).is_ok());
+        assert!(all
+            .check_own_account_change("me", Some(Role::Agent), false, None)
+            .is_err());
+        assert!(all.check_own_account_change("me", None, false, Some(false)).is_err());
+    }
+}
