@@ -23,7 +23,8 @@ pub struct AppState {
     pub cipher: Arc<Cipher>,
     /// Requests per authenticated caller per minute.
     pub rate_limiter: Arc<RateLimiter>,
-    /// Failed logins per (ip, email) per 15 minutes.
+    /// Login and registration attempts per account and per address per 15 minutes
+    /// (`api::auth` holds the limits).
     pub login_limiter: Arc<RateLimiter>,
 }
 

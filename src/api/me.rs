@@ -25,13 +25,14 @@ pub async fn get_me(state: web::Data<AppState>, p: Principal) -> Result<HttpResp
 }
 
 /// Updates the guest's own profile. Only the fields of `MePatch`: sending `grade`, `tier`,
-/// `points`, `tags`, `email` or any other field answers 422 and changes nothing.
+/// `points`, `tags`, `email` or any other field answers 422 and changes nothing. A phone number
+/// that another profile holds is accepted like any other (a guest is never told that another
+/// guest exists); staff see and merge duplicates.
 ///
 /// **Access:** customer (self).
 #[utoipa::path(tag = "me", security(("bearer" = [])), request_body = MePatch,
     params(("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
     responses((status = 200, description = "Updated", body = Customer, headers(("ETag" = String, description = "New version"))),
-              (status = 409, description = "Phone used by another guest", body = Problem, content_type = "application/problem+json"),
               (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json")))]
 #[patch("/api/v1/me")]
 pub async fn update_me(

@@ -1,5 +1,10 @@
-//! Fixed-window in-memory rate limiting (per instance): per caller, and failed logins per
-//! (ip, account).
+//! Fixed-window in-memory rate limiting (per instance): requests per caller, and login and
+//! registration attempts per account and per client address.
+//!
+//! Login attempts are *reserved* before the password is checked (`hit_all` counts every key at
+//! once under one lock, or none), so parallel guesses cannot all reach the Argon2 check before
+//! the first failure is counted; an attempt that turns out not to be a failure gives its slot
+//! back (`refund`) or clears the account (`reset`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -40,6 +45,44 @@ impl RateLimiter {
         Ok(())
     }
 
+    /// Counts one hit against every `(key, limit)` at once, or against none when any key is at
+    /// its limit: `Err(retry_after_secs)` then names the longest wait.
+    pub fn hit_all(&self, keys: &[(&str, u32)]) -> Result<(), u64> {
+        let now = Instant::now();
+        let window = self.window;
+        let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            map.retain(|_, (start, _)| now.duration_since(*start) < window);
+        }
+        let mut wait = 0;
+        for (key, limit) in keys {
+            if let Some((start, n)) = map.get(*key) {
+                if now.duration_since(*start) < window && n >= limit {
+                    wait = wait.max(window.saturating_sub(now.duration_since(*start)).as_secs().max(1));
+                }
+            }
+        }
+        if wait > 0 {
+            return Err(wait);
+        }
+        for (key, _) in keys {
+            let entry = map.entry((*key).to_string()).or_insert((now, 0));
+            if now.duration_since(entry.0) >= window {
+                *entry = (now, 0);
+            }
+            entry.1 += 1;
+        }
+        Ok(())
+    }
+
+    /// Gives back one hit counted by `hit`/`hit_all` (the attempt was not a failure).
+    pub fn refund(&self, key: &str) {
+        let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = map.get_mut(key) {
+            entry.1 = entry.1.saturating_sub(1);
+        }
+    }
+
     /// Whether `key` is over the limit, without counting.
     pub fn check(&self, key: &str) -> Result<(), u64> {
         let now = Instant::now();
@@ -72,5 +115,19 @@ mod tests {
         assert!(r.hit("b").is_ok());
         r.reset("a");
         assert!(r.hit("a").is_ok());
+    }
+
+    #[test]
+    fn hit_all_counts_every_key_or_none() {
+        let r = RateLimiter::new(100, Duration::from_secs(60));
+        assert!(r.hit_all(&[("acct", 2), ("addr", 3)]).is_ok());
+        assert!(r.hit_all(&[("acct", 2), ("addr", 3)]).is_ok());
+        // The account is full: nothing is counted, not even on the address.
+        assert!(r.hit_all(&[("acct", 2), ("addr", 3)]).is_err());
+        assert!(r.hit_all(&[("other", 2), ("addr", 3)]).is_ok());
+        assert!(r.hit_all(&[("third", 2), ("addr", 3)]).is_err());
+        r.refund("addr");
+        assert!(r.hit_all(&[("third", 2), ("addr", 3)]).is_ok());
+        r.refund("never-seen");
     }
 }

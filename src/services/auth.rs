@@ -11,10 +11,12 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::auth::jwt::JwtKeys;
-use crate::auth::passwords::{burn_verification_time, check_password_policy, hash_password, verify_password};
+use crate::auth::passwords::{
+    burn_verification_time, hash_password, password_problem, verify_password, PasswordHolder,
+};
 use crate::auth::{random_hex, Actor, Principal};
 use crate::crypto::sha256_hex;
-use crate::db::schema::{customer_accounts, customers as customers_t, refresh_tokens, staff_users};
+use crate::db::schema::{customer_accounts, refresh_tokens, staff_users};
 use crate::db::{write_tx, DbConnection};
 use crate::error::ApiError;
 use crate::services::audit::{self, new_id, now};
@@ -36,6 +38,7 @@ pub struct LoginRequest {
 pub struct RegisterRequest {
     #[schema(example = "guest@example.com")]
     pub email: String,
+    /// 10–128 characters, not a common password, not containing the email or its name part.
     #[schema(example = "a-long-passphrase", write_only, min_length = 10, max_length = 128)]
     pub password: String,
     #[schema(example = "Wei", min_length = 1, max_length = 100)]
@@ -171,8 +174,8 @@ pub fn register(
 ) -> Result<TokenResponse, ApiError> {
     let mut c = Checks::new();
     let email = c.email("email", &req.email);
-    if check_password_policy(&req.password).is_err() {
-        c.fail("password", "must be between 10 and 128 characters");
+    if let Some(m) = password_problem(&req.password, &req.email, PasswordHolder::Guest) {
+        c.fail("password", m);
     }
     c.text("given_name", &req.given_name, 1, 100);
     c.text("family_name", &req.family_name, 1, 100);
@@ -180,22 +183,32 @@ pub fn register(
     let email = email.unwrap_or_default();
     let hash = hash_password(&req.password)?;
     write_tx(conn, |conn| {
-        let taken: i64 = customer_accounts::table
+        let owner: Option<String> = customer_accounts::table
             .filter(customer_accounts::email.eq(&email))
-            .count()
-            .get_result(conn)?;
-        let profile: i64 = customers_t::table
-            .filter(customers_t::email_norm.eq(&email))
-            .count()
-            .get_result(conn)?;
-        if taken > 0 || profile > 0 {
-            // Claiming a staff-created profile needs email verification, which is not built
-            // yet: refuse rather than hand an unverified caller someone's profile.
-            return Err(ApiError::Conflict {
-                detail: "this email is already registered; log in, or ask the hotel to link your profile".into(),
-                existing_id: None,
-            });
+            .select(customer_accounts::customer_id)
+            .first(conn)
+            .optional()?;
+        if let Some(owner) = owner {
+            // No mail delivery yet: the attempt goes to the owner's audit trail (no personal
+            // values), and the caller learns nothing about the account or its profile.
+            let anonymous = Principal {
+                actor: Actor::System("self-registration".into()),
+                ip: ip.clone(),
+                request_id: request_id.clone(),
+            };
+            audit::record(
+                conn,
+                &anonymous,
+                "customer.registration_attempt",
+                "customer",
+                Some(&owner),
+                json!({}),
+            )?;
+            return Ok(Err(email_taken()));
         }
+        // A profile that staff created with this email is neither linked nor revealed (linking
+        // without email verification would hand it to whoever typed the address): the guest
+        // gets a new profile, and staff see the duplicate.
         let system = Principal {
             actor: Actor::Customer {
                 customer_id: String::new(),
@@ -205,16 +218,7 @@ pub fn register(
         };
         let input = CustomerCreate::minimal(req.given_name.clone(), req.family_name.clone(), email.clone(), "app");
         let customer = customers::insert_in_tx(conn, cipher, &system, input, true)?;
-        let ts = now();
-        diesel::insert_into(customer_accounts::table)
-            .values((
-                customer_accounts::customer_id.eq(&customer.id),
-                customer_accounts::email.eq(&email),
-                customer_accounts::password_hash.eq(&hash),
-                customer_accounts::created_at.eq(ts),
-                customer_accounts::updated_at.eq(ts),
-            ))
-            .execute(conn)?;
+        insert_account(conn, &customer.id, &email, &hash)?;
         let me = Principal {
             actor: Actor::Customer {
                 customer_id: customer.id.clone(),
@@ -232,8 +236,38 @@ pub fn register(
         )?;
         // Guests who register in the app are enrolled at once (SPEC §6.2).
         crate::services::loyalty::ensure_account(conn, &customer.id)?;
-        tokens.issue(conn, "customer", &customer.id, "customer", 0, None)
-    })
+        tokens
+            .issue(conn, "customer", &customer.id, "customer", 0, None)
+            .map(Ok)
+    })?
+}
+
+/// The app login of a new guest; the same email registered in parallel is the usual 409.
+fn insert_account(conn: &mut DbConnection, customer_id: &str, email: &str, hash: &str) -> Result<(), ApiError> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    let ts = now();
+    diesel::insert_into(customer_accounts::table)
+        .values((
+            customer_accounts::customer_id.eq(customer_id),
+            customer_accounts::email.eq(email),
+            customer_accounts::password_hash.eq(hash),
+            customer_accounts::created_at.eq(ts),
+            customer_accounts::updated_at.eq(ts),
+        ))
+        .execute(conn)
+        .map_err(|e| match e {
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => email_taken(),
+            e => e.into(),
+        })?;
+    Ok(())
+}
+
+/// The one answer to registering an email that has an app login: nothing about who holds it.
+fn email_taken() -> ApiError {
+    ApiError::Conflict {
+        detail: "this email cannot be registered; log in or reset your password".into(),
+        existing_id: None,
+    }
 }
 
 pub fn refresh(conn: &mut DbConnection, tokens: &TokenIssuer, req: &RefreshRequest) -> Result<TokenResponse, ApiError> {
@@ -263,12 +297,7 @@ pub fn refresh(conn: &mut DbConnection, tokens: &TokenIssuer, req: &RefreshReque
         };
         let ts = now();
         if revoked_at.is_some() {
-            // Reuse of a rotated token: revoke the family so the thief's copy dies too.
-            diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(&family)))
-                .filter(refresh_tokens::revoked_at.is_null())
-                .set(refresh_tokens::revoked_at.eq(Some(ts)))
-                .execute(conn)?;
-            return Ok(Err("refresh token already used; the session was revoked"));
+            return revoke_family(conn, &family, ts);
         }
         if expires_at <= ts {
             return Ok(Err("refresh token expired"));
@@ -294,12 +323,33 @@ pub fn refresh(conn: &mut DbConnection, tokens: &TokenIssuer, req: &RefreshReque
                 _ => return Ok(Err("user is deactivated")),
             }
         };
-        diesel::update(refresh_tokens::table.find(&id))
+        // The claim itself: only one caller can turn this row from unused to used. On
+        // PostgreSQL a parallel refresh read the row as unused too, waits here for the winner's
+        // commit and then updates nothing; it is reuse like any other.
+        let claimed = diesel::update(refresh_tokens::table.find(&id))
+            .filter(refresh_tokens::revoked_at.is_null())
             .set(refresh_tokens::revoked_at.eq(Some(ts)))
             .execute(conn)?;
+        if claimed != 1 {
+            return revoke_family(conn, &family, ts);
+        }
         tokens.issue(conn, &kind, &subject, &role, epoch, Some(&family)).map(Ok)
     })?;
     outcome.map_err(|m| ApiError::Unauthorized(m.into()))
+}
+
+/// Reuse of a rotated token: revoke the family so the thief's copy (and the tokens rotated
+/// from it, the winner's of a race included) dies too. Committed; the caller answers 401.
+fn revoke_family(
+    conn: &mut DbConnection,
+    family: &str,
+    ts: chrono::NaiveDateTime,
+) -> Result<Result<TokenResponse, &'static str>, ApiError> {
+    diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(family)))
+        .filter(refresh_tokens::revoked_at.is_null())
+        .set(refresh_tokens::revoked_at.eq(Some(ts)))
+        .execute(conn)?;
+    Ok(Err("refresh token already used; the session was revoked"))
 }
 
 /// Revokes the session (the whole refresh-token family). Unknown tokens are ignored, so logout
@@ -338,7 +388,15 @@ pub fn ensure_bootstrap_admin(
     }
     let email = email.unwrap_or("admin@concierge.local").to_string();
     let (password, generated) = match password {
-        Some(p) => (p.to_string(), None),
+        Some(p) => {
+            // Refuse to start rather than put a guessable password on the first admin.
+            if let Some(m) = password_problem(p, &email, PasswordHolder::Staff) {
+                return Err(ApiError::BadRequest(format!(
+                    "CONCIERGE_ADMIN_PASSWORD {m} (staff password policy)"
+                )));
+            }
+            (p.to_string(), None)
+        }
         None => {
             let p = random_hex(12);
             (p.clone(), Some(p))

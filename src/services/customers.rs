@@ -375,9 +375,35 @@ fn check_system_ref(system: &str, external_id: &str) -> Result<ExternalRef, ApiE
     }))
 }
 
-/// 409 naming the existing guest when another profile has the same email, phone or reference.
-fn ensure_unique(conn: &mut DbConnection, row: &CustomerRow, refs: Option<&[ExternalRef]>) -> Result<(), ApiError> {
-    if let Some(email) = &row.email_norm {
+/// Which contact values to check for duplicates: those staff or an integration just set.
+/// Guests are never told (self-registration and `/me` skip the check): a 409 naming another
+/// guest would reveal that guest to them. Duplicates left so are for staff to merge.
+#[derive(Clone, Copy)]
+struct NewContact {
+    email: bool,
+    phone: bool,
+}
+
+impl NewContact {
+    const ALL: NewContact = NewContact {
+        email: true,
+        phone: true,
+    };
+    const NONE: NewContact = NewContact {
+        email: false,
+        phone: false,
+    };
+}
+
+/// 409 naming the existing guest when another profile has the same email or phone (those of
+/// `contact`) or reference.
+fn ensure_unique(
+    conn: &mut DbConnection,
+    row: &CustomerRow,
+    contact: NewContact,
+    refs: Option<&[ExternalRef]>,
+) -> Result<(), ApiError> {
+    if let Some(email) = row.email_norm.as_ref().filter(|_| contact.email) {
         let other: Option<String> = customers::table
             .filter(customers::email_norm.eq(email))
             .filter(customers::id.ne(&row.id))
@@ -391,7 +417,7 @@ fn ensure_unique(conn: &mut DbConnection, row: &CustomerRow, refs: Option<&[Exte
             });
         }
     }
-    if let Some(phone) = &row.phone {
+    if let Some(phone) = row.phone.as_ref().filter(|_| contact.phone) {
         let other: Option<String> = customers::table
             .filter(customers::phone.eq(phone))
             .filter(customers::id.ne(&row.id))
@@ -554,7 +580,12 @@ pub fn insert_in_tx(
         seen.push(ci.purpose);
     }
     c.finish()?;
-    ensure_unique(conn, &row, Some(&refs))?;
+    let contact = if self_registration {
+        NewContact::NONE
+    } else {
+        NewContact::ALL
+    };
+    ensure_unique(conn, &row, contact, Some(&refs))?;
     diesel::insert_into(customers::table).values(&row).execute(conn)?;
     replace_tags(conn, &row.id, applied.tags.as_deref().unwrap_or_default())?;
     add_refs(conn, &row.id, &refs)?;
@@ -1059,7 +1090,13 @@ fn update_in_tx(
     action: &str,
 ) -> Result<CustomerRow, ApiError> {
     let mut c = Checks::new();
+    let before = (row.email_norm.clone(), row.phone.clone());
     let applied = apply_patch(&mut row, patch, cipher, &mut c)?;
+    let staff_side = !matches!(who.actor, Actor::Customer { .. });
+    let contact = NewContact {
+        email: staff_side && row.email_norm != before.0,
+        phone: staff_side && row.phone != before.1,
+    };
     let mut changed = applied.changed;
     if let Some(go) = &patch.grade_override {
         who.require(Perm::CustomersGradeOverride)
@@ -1077,7 +1114,7 @@ fn update_in_tx(
         }
     }
     c.finish()?;
-    ensure_unique(conn, &row, applied.refs.as_deref())?;
+    ensure_unique(conn, &row, contact, applied.refs.as_deref())?;
     row.version += 1;
     row.updated_at = now();
     diesel::update(customers::table.find(&row.id)).set(&row).execute(conn)?;
@@ -1198,7 +1235,7 @@ pub fn upsert_by_ref(
                     .map(|x| x.refs)
                     .unwrap_or_default();
                 let new_refs: Vec<ExternalRef> = extra.into_iter().filter(|x| !known.contains(x)).collect();
-                ensure_unique(conn, &row, Some(&new_refs))?;
+                ensure_unique(conn, &row, NewContact::NONE, Some(&new_refs))?;
                 add_refs(conn, &row.id, &new_refs)?;
                 for ci in consents {
                     write_consent(

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::auth::passwords::{check_password_policy, hash_password};
+use crate::auth::passwords::{hash_password, password_problem, PasswordHolder};
 use crate::auth::{Principal, PropertyScope, Role};
 use crate::db::schema::{refresh_tokens, staff_users};
 use crate::db::{write_tx, DbConnection};
@@ -39,8 +39,9 @@ pub struct StaffCreate {
     /// Empty or absent = all properties.
     #[serde(default)]
     pub property_ids: Vec<String>,
-    /// 10–128 characters; write-only.
-    #[schema(write_only, min_length = 10, max_length = 128)]
+    /// 12–128 characters, not a common password, not containing the email or its name part;
+    /// write-only.
+    #[schema(write_only, min_length = 12, max_length = 128)]
     pub password: String,
 }
 
@@ -52,7 +53,8 @@ pub struct StaffPatch {
     pub role: Option<Role>,
     pub property_ids: Option<Vec<String>>,
     pub active: Option<bool>,
-    #[schema(write_only, min_length = 10, max_length = 128)]
+    /// A new password (ends every session of the user): the same policy as on creation.
+    #[schema(write_only, min_length = 12, max_length = 128)]
     pub password: Option<String>,
 }
 
@@ -154,8 +156,8 @@ pub fn create(conn: &mut DbConnection, who: Option<&Principal>, input: StaffCrea
     let mut c = Checks::new();
     let email = c.email("email", &input.email);
     let display_name = c.text("display_name", &input.display_name, 1, 100);
-    if check_password_policy(&input.password).is_err() {
-        c.fail("password", "must be between 10 and 128 characters");
+    if let Some(m) = password_problem(&input.password, &input.email, PasswordHolder::Staff) {
+        c.fail("password", m);
     }
     c.finish()?;
     let email = email.unwrap_or_default();
@@ -210,8 +212,15 @@ pub fn update(conn: &mut DbConnection, who: &Principal, id: &str, input: StaffPa
     let mut c = Checks::new();
     let display_name = input.display_name.as_deref().map(|d| c.text("display_name", d, 1, 100));
     if let Some(p) = &input.password {
-        if check_password_policy(p).is_err() {
-            c.fail("password", "must be between 10 and 128 characters");
+        // The email never changes, so reading it ahead of the transaction is safe; the hash
+        // is computed outside the transaction (Argon2 must not hold the write lock).
+        let email: Option<String> = staff_users::table
+            .find(id)
+            .select(staff_users::email)
+            .first(conn)
+            .optional()?;
+        if let Some(m) = password_problem(p, email.as_deref().unwrap_or_default(), PasswordHolder::Staff) {
+            c.fail("password", m);
         }
     }
     c.finish()?;

@@ -46,12 +46,12 @@ async fn unknown_user_and_wrong_password_get_the_same_answer() {
         .await;
     assert_eq!(wrong.problem(401)["detail"], unknown.problem(401)["detail"]);
     // A guest account cannot log in to the staff console and vice versa.
-    app.guest("guest@example.com").await;
+    app.guest("visitor@example.com").await;
     app.send(
         Method::POST,
         "/api/v1/auth/login",
         Auth::None,
-        Some(json!({"email": "guest@example.com", "password": "guest-password-1"})),
+        Some(json!({"email": "visitor@example.com", "password": "guest-password-1"})),
         &[],
     )
     .await

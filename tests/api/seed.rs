@@ -4,6 +4,8 @@
 use awc::http::Method;
 use serde_json::json;
 
+use concierge::services::seed::DEMO_STAFF_PASSWORD;
+
 use crate::support::{Auth, TestApp};
 
 #[actix_rt::test]
@@ -22,15 +24,15 @@ async fn seed_demo_loads_a_usable_demo_group() {
 
     // Each printed staff login works.
     for (email, password) in [
-        ("admin@demo.concierge", "demo-admin-password"),
-        ("manager@demo.concierge", "demo-manager-password"),
-        ("agent@demo.concierge", "demo-agent-password"),
-        ("analyst@demo.concierge", "demo-analyst-password"),
+        ("admin@demo.concierge", DEMO_STAFF_PASSWORD),
+        ("manager@demo.concierge", DEMO_STAFF_PASSWORD),
+        ("agent@demo.concierge", DEMO_STAFF_PASSWORD),
+        ("analyst@demo.concierge", DEMO_STAFF_PASSWORD),
     ] {
         assert!(printed.contains(email), "{email} is printed");
         app.login(email, password).await;
     }
-    let manager = app.login("manager@demo.concierge", "demo-manager-password").await;
+    let manager = app.login("manager@demo.concierge", DEMO_STAFF_PASSWORD).await;
     let page = app.get("/api/v1/customers?limit=100", &manager).await;
     page.expect(200);
     assert_eq!(page.body["data"].as_array().unwrap().len(), 50, "50 demo guests");
@@ -75,7 +77,7 @@ async fn seed_demo_loads_a_usable_demo_group() {
         .map(|t| t["state"].as_str().unwrap())
         .collect();
     assert_eq!(states, vec!["resolved", "investigating", "new"]);
-    let agent = app.login("agent@demo.concierge", "demo-agent-password").await;
+    let agent = app.login("agent@demo.concierge", DEMO_STAFF_PASSWORD).await;
     let queue = app.get("/api/v1/tickets", &agent).await;
     let kinds: Vec<&str> = queue.body["data"]
         .as_array()
