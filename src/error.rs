@@ -50,7 +50,7 @@ pub struct Problem {
     pub allowed: Option<Vec<String>>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error("validation failed")]
     Validation(Vec<FieldError>),
