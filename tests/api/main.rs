@@ -9,6 +9,7 @@ mod auth;
 mod customers;
 mod errors;
 mod idempotency;
+mod input;
 mod jwt;
 mod ledger_props;
 mod loyalty;
