@@ -224,10 +224,32 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
             Error::NotFound => ApiError::NotFound("not found".into()),
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => ApiError::Conflict {
-                detail: format!("a resource with the same unique value exists ({})", info.message()),
-                existing_id: None,
-            },
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                // The constraint names the cause for the log; its message and details may quote
+                // the duplicate value (personal data) and never leave the server.
+                log::debug!(
+                    "unique violation on {} ({})",
+                    info.table_name().unwrap_or("?"),
+                    info.constraint_name().unwrap_or("?")
+                );
+                ApiError::Conflict {
+                    detail: "a resource with the same identifying value (code, email, number…) already exists".into(),
+                    existing_id: None,
+                }
+            }
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
+                // A referenced row vanished (or is still referenced) in a race with another
+                // request: a conflict, not a server error.
+                log::warn!(
+                    "foreign key violation on {} ({})",
+                    info.table_name().unwrap_or("?"),
+                    info.constraint_name().unwrap_or("?")
+                );
+                ApiError::Conflict {
+                    detail: "a related resource was changed or removed meanwhile; reload and retry".into(),
+                    existing_id: None,
+                }
+            }
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 ApiError::Unavailable("serialization failure".into())
             }
