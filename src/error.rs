@@ -50,7 +50,7 @@ pub struct Problem {
     pub allowed: Option<Vec<String>>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error("validation failed")]
     Validation(Vec<FieldError>),
@@ -224,10 +224,32 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
             Error::NotFound => ApiError::NotFound("not found".into()),
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => ApiError::Conflict {
-                detail: format!("a resource with the same unique value exists ({})", info.message()),
-                existing_id: None,
-            },
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                // The constraint names the cause for the log; its message and details may quote
+                // the duplicate value (personal data) and never leave the server.
+                log::debug!(
+                    "unique violation on {} ({})",
+                    info.table_name().unwrap_or("?"),
+                    info.constraint_name().unwrap_or("?")
+                );
+                ApiError::Conflict {
+                    detail: "a resource with the same identifying value (code, email, number…) already exists".into(),
+                    existing_id: None,
+                }
+            }
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
+                // A referenced row vanished (or is still referenced) in a race with another
+                // request: a conflict, not a server error.
+                log::warn!(
+                    "foreign key violation on {} ({})",
+                    info.table_name().unwrap_or("?"),
+                    info.constraint_name().unwrap_or("?")
+                );
+                ApiError::Conflict {
+                    detail: "a related resource was changed or removed meanwhile; reload and retry".into(),
+                    existing_id: None,
+                }
+            }
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 ApiError::Unavailable("serialization failure".into())
             }
@@ -316,11 +338,24 @@ fn describe_code(e: &validator::ValidationError) -> String {
 /// Turns serde's JSON errors into problem details: syntax errors are 400, a body of the wrong
 /// shape (unknown field, wrong type, missing field) is a 422 naming the field.
 pub fn serde_error(e: &serde_json::Error) -> ApiError {
+    serde_error_at(".", e)
+}
+
+/// Like `serde_error`, for an error found at the JSON path `at` (`serde_path_to_error`'s
+/// rendering: `.` for the root, `tiers[1].threshold`, `?` for an unknown step).
+pub fn serde_error_at(at: &str, e: &serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     match e.classify() {
         Category::Data => {
             let msg = strip_position(&e.to_string());
-            let field = field_of(&msg).unwrap_or_else(|| "body".to_string());
+            let at = (!at.is_empty() && at != "." && !at.contains('?')).then_some(at);
+            let field = match (field_of(&msg), at) {
+                // A missing field is named by serde; `at` is then its parent object.
+                (Some(name), Some(parent)) if msg.starts_with("missing field") => format!("{parent}.{name}"),
+                (_, Some(at)) => at.to_string(),
+                (Some(name), None) => name,
+                (None, None) => "body".to_string(),
+            };
             let message = if msg.starts_with("unknown field") {
                 "unknown field: this field does not exist or may not be set by the caller".to_string()
             } else {
@@ -386,6 +421,41 @@ mod tests {
             ApiError::Validation(errs) => assert_eq!(errs[0].field, "grade"),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn wrong_types_are_422_naming_the_json_path() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Inner {
+            points: i64,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Outer {
+            items: Vec<Inner>,
+        }
+        let field = |body: &str| {
+            let mut de = serde_json::Deserializer::from_str(body);
+            let e = serde_path_to_error::deserialize::<_, Outer>(&mut de).unwrap_err();
+            match serde_error_at(&e.path().to_string(), e.inner()) {
+                ApiError::Validation(errs) => errs[0].field.clone(),
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        assert_eq!(
+            field(r#"{"items": [{"points": 1}, {"points": 1e30}]}"#),
+            "items[1].points"
+        );
+        assert_eq!(
+            field(r#"{"items": [{"points": 9223372036854775808}]}"#),
+            "items[0].points"
+        );
+        assert_eq!(field(r#"{"items": [{"points": 1, "tier": "x"}]}"#), "items[0].tier");
+        assert_eq!(field(r#"{"items": [{}]}"#), "items[0].points");
+        assert_eq!(field(r#"{"grade": 1}"#), "grade");
     }
 
     #[test]

@@ -4,10 +4,15 @@
 //! encrypted (they hold personal data and, for API keys, the one-time secret). 5xx answers are
 //! not kept, so a retry after a server failure runs again. Login, refresh and logout ignore the
 //! header: a retried login simply logs in again, and tokens are never stored.
+//!
+//! The caller is authenticated first (the same resolution as the `Principal` extractor, which
+//! then reuses it): a revoked key, a deactivated user or an ended session gets the handler's
+//! 401, never a stored answer, and an unauthenticated request writes nothing here. Keys belong
+//! to the resolved principal (`staff:<id>`, `api_key:<id>`, `customer:<id>`).
 
 use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpResponse, ResponseError};
@@ -16,6 +21,7 @@ use diesel::prelude::*;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
+use crate::auth::principal::Principal;
 use crate::db::schema::idempotency_keys as t;
 use crate::error::ApiError;
 use crate::services::audit::now;
@@ -37,22 +43,12 @@ enum Claim {
     },
 }
 
-fn caller_of(req: &ServiceRequest, state: &AppState) -> Option<String> {
-    let auth = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let token = match auth {
-        Some(a) => a
-            .strip_prefix("Bearer ")
-            .or_else(|| a.strip_prefix("bearer "))?
-            .trim()
-            .to_string(),
-        None => req.headers().get("x-api-key")?.to_str().ok()?.trim().to_string(),
-    };
-    if crate::auth::api_keys::looks_like_key(&token) {
-        return Some(format!("key:{}", &crate::crypto::sha256_hex(&token)[..32]));
-    }
-    // Invalid tokens are left to the handler, which answers 401.
-    let claims = state.jwt.verify(&token).ok()?;
-    Some(format!("{}:{}", claims.role, claims.sub))
+/// Who the stored answer belongs to: the authenticated principal (kind and id), so one caller's
+/// key never replays to another, and a caller who can no longer authenticate (revoked key,
+/// deactivated user, ended session) gets nothing back.
+async fn caller_of(req: &ServiceRequest) -> Option<String> {
+    let p = Principal::authenticate(req.request()).await.ok()?;
+    Some(format!("{}:{}", p.actor_kind(), p.actor_id()))
 }
 
 fn applies(req: &ServiceRequest) -> bool {
@@ -79,6 +75,11 @@ pub async fn idempotency(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
+    // Unauthenticated requests skip idempotency entirely (nothing is written); the handler
+    // answers 401 from the outcome kept in the request.
+    let Some(caller) = caller_of(&req).await else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
     let key = req
         .headers()
         .get(HEADER)
@@ -92,9 +93,6 @@ pub async fn idempotency(
             ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into()),
         ));
     }
-    let Some(caller) = caller_of(&req, &state) else {
-        return Ok(next.call(req).await?.map_into_boxed_body());
-    };
     let mut req = req;
     let body = match req.extract::<web::Bytes>().await {
         Ok(b) => b,
@@ -134,72 +132,80 @@ pub async fn idempotency(
             res.insert_header(("idempotent-replayed", "true"));
             Ok(req.into_response(res.body(body)))
         }
-        Ok(Claim::Run) => {
-            let res = next.call(req).await;
-            let res = match res {
-                Ok(r) => r,
-                Err(e) => {
-                    release(&state, caller, key).await;
-                    return Err(e);
-                }
-            };
-            let status = res.status();
-            if status.is_server_error() {
-                release(&state, caller, key).await;
-                return Ok(res.map_into_boxed_body());
-            }
-            let (http_req, res) = res.into_parts();
-            let (head, res_body) = res.into_parts();
-            let bytes = match body::to_bytes(res_body).await {
-                Ok(b) => b,
-                Err(_) => {
-                    release(&state, caller, key).await;
-                    return Ok(ServiceResponse::new(
-                        http_req,
-                        ApiError::internal("unreadable response body").error_response(),
-                    ));
-                }
-            };
-            let headers: Vec<(String, String)> = KEPT_HEADERS
-                .iter()
-                .filter_map(|n| {
-                    head.headers()
-                        .get(*n)
-                        .and_then(|v| v.to_str().ok())
-                        .map(|v| (n.to_string(), v.to_string()))
-                })
-                .collect();
-            let stored = {
-                let (cipher, bytes, caller, key) = (state.cipher.clone(), bytes.clone(), caller.clone(), key.clone());
-                state
-                    .bookkeeping(move |conn| {
-                        let enc = format!(
-                            "{}:{}",
-                            cipher.key_id,
-                            cipher.encrypt(&String::from_utf8_lossy(&bytes))?
-                        );
-                        diesel::update(t::table.find((&caller, &key)))
-                            .set((
-                                t::status.eq(Some(status.as_u16() as i32)),
-                                t::response_headers.eq(Some(serde_json::to_string(&headers).unwrap_or_default())),
-                                t::response_body.eq(Some(enc)),
-                            ))
-                            .execute(conn)?;
-                        Ok(())
-                    })
-                    .await
-            };
-            if let Err(e) = stored {
-                log::error!("idempotency: cannot store the answer: {e}");
-            }
-            let mut res = head.set_body(bytes).map_into_boxed_body();
-            if let Ok(v) = HeaderValue::from_str("false") {
-                res.headers_mut()
-                    .insert(HeaderName::from_static("idempotent-replayed"), v);
-            }
-            Ok(ServiceResponse::new(http_req, res))
-        }
+        Ok(Claim::Run) => run_and_store(req, next, &state, caller, key).await,
     }
+}
+
+/// Runs the request whose key we hold and stores its answer (a 5xx frees the key instead).
+async fn run_and_store(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    state: &AppState,
+    caller: String,
+    key: String,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let res = match next.call(req).await {
+        Ok(r) => r,
+        Err(e) => {
+            release(state, caller, key).await;
+            return Err(e);
+        }
+    };
+    let status = res.status();
+    if status.is_server_error() {
+        release(state, caller, key).await;
+        return Ok(res.map_into_boxed_body());
+    }
+    let (http_req, res) = res.into_parts();
+    let (head, res_body) = res.into_parts();
+    let bytes = match body::to_bytes(res_body).await {
+        Ok(b) => b,
+        Err(_) => {
+            release(state, caller, key).await;
+            return Ok(ServiceResponse::new(
+                http_req,
+                ApiError::internal("unreadable response body").error_response(),
+            ));
+        }
+    };
+    let headers: Vec<(String, String)> = KEPT_HEADERS
+        .iter()
+        .filter_map(|n| {
+            head.headers()
+                .get(*n)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| (n.to_string(), v.to_string()))
+        })
+        .collect();
+    let stored = {
+        let (cipher, bytes) = (state.cipher.clone(), bytes.clone());
+        state
+            .bookkeeping(move |conn| {
+                let enc = format!(
+                    "{}:{}",
+                    cipher.key_id,
+                    cipher.encrypt(&String::from_utf8_lossy(&bytes))?
+                );
+                diesel::update(t::table.find((&caller, &key)))
+                    .set((
+                        t::status.eq(Some(status.as_u16() as i32)),
+                        t::response_headers.eq(Some(serde_json::to_string(&headers).unwrap_or_default())),
+                        t::response_body.eq(Some(enc)),
+                    ))
+                    .execute(conn)?;
+                Ok(())
+            })
+            .await
+    };
+    if let Err(e) = stored {
+        log::error!("idempotency: cannot store the answer: {e}");
+    }
+    let mut res = head.set_body(bytes).map_into_boxed_body();
+    if let Ok(v) = HeaderValue::from_str("false") {
+        res.headers_mut()
+            .insert(HeaderName::from_static("idempotent-replayed"), v);
+    }
+    Ok(ServiceResponse::new(http_req, res))
 }
 
 type Row = (String, Option<i32>, Option<String>, Option<String>, NaiveDateTime);

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod idempotency;
+pub mod input_guard;
 pub mod jobs;
 pub mod middleware;
 pub mod openapi;
@@ -68,6 +69,7 @@ pub fn build_app(
         .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", api))
         .default_service(web::to(api::fallback))
         .wrap(actix_web::middleware::from_fn(idempotency::idempotency))
+        .wrap(actix_web::middleware::from_fn(input_guard::refuse_nul))
         .wrap(actix_web::middleware::from_fn(middleware::security_headers))
         .wrap(actix_web::middleware::from_fn(middleware::request_context))
 }

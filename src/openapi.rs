@@ -111,9 +111,10 @@ fn add_idempotency(op: &mut Operation) {
         .parameter_in(ParameterIn::Header)
         .required(required)
         .description(Some(format!(
-            "Retry safely: the same key with the same request replays the first answer (header \
-             `Idempotent-Replayed: true`) for 48 h; the same key with another request answers 422; \
-             while the first is still running, 409.{rule}"
+            "Retry safely: the same key with the same request from the same authenticated caller \
+             replays the first answer (header `Idempotent-Replayed: true`) for 48 h; the same key \
+             with another request answers 422; while the first is still running, 409. A caller \
+             who can no longer authenticate gets 401, never a stored answer.{rule}"
         )))
         .schema(Some(
             ObjectBuilder::new()
@@ -165,6 +166,82 @@ fn open_free_form_objects(v: &mut serde_json::Value) {
     }
 }
 
+/// The answers every operation of its kind can give, added where the handler lists none.
+fn add_common(op: &mut Operation, write: bool) {
+    let secured = op
+        .security
+        .as_ref()
+        .map(|reqs| {
+            let v = serde_json::to_value(reqs).unwrap_or_default();
+            v.as_array()
+                .is_some_and(|a| a.iter().any(|r| r.as_object().is_some_and(|o| !o.is_empty())))
+        })
+        .unwrap_or(false);
+    let has_body = op.request_body.is_some();
+    let has_path = op
+        .parameters
+        .as_ref()
+        .is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Path));
+    let has_query = op
+        .parameters
+        .as_ref()
+        .is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Query));
+    let is_auth = op.tags.as_ref().is_some_and(|t| t.iter().any(|t| t == "auth"));
+    if secured {
+        add(op, "401", "Missing, invalid or expired credentials");
+        add(
+            op,
+            "403",
+            "The caller's role or API-key scope does not allow this operation",
+        );
+        add(op, "429", "Rate limit exceeded; see `Retry-After`");
+    }
+    let op_id = op.operation_id.clone().unwrap_or_default();
+    if is_auth && matches!(op_id.as_str(), "login" | "customer_login" | "refresh") {
+        add(op, "401", "Wrong credentials or invalid refresh token");
+    }
+    if is_auth && matches!(op_id.as_str(), "login" | "customer_login" | "customer_register") {
+        add(op, "429", "Too many attempts; see `Retry-After`");
+    }
+    if has_body {
+        add(op, "400", "Malformed JSON");
+        add(op, "413", "Body larger than 256 KiB");
+        add(op, "415", "Body is not `application/json`");
+        add(op, "422", "Invalid fields (listed in `errors`)");
+    }
+    if has_query && !has_body {
+        add(op, "422", "Invalid query parameters (listed in `errors`)");
+    }
+    let names_ids = op.parameters.as_ref().is_some_and(|ps| {
+        ps.iter()
+            .any(|p| p.parameter_in == ParameterIn::Query && p.name.ends_with("_id"))
+    });
+    if has_path || (secured && (has_body || names_ids)) {
+        add(op, "404", "Not found, or outside the caller's scope");
+    }
+    // Every request: a NUL character in a path segment or query parameter is refused.
+    add(
+        op,
+        "422",
+        "A path or query parameter holds a NUL character (named in `errors`)",
+    );
+    if write {
+        add(
+            op,
+            "409",
+            "Conflicts with the current state: a duplicate, or a concurrent change (see `detail`)",
+        );
+    }
+    if has_header(op, "If-Match") {
+        add(op, "400", "Malformed `If-Match` (not an ETag this API sent)");
+        add(op, "412", "Stale `If-Match`: the resource changed since it was read");
+    }
+    add(op, "500", "Unexpected error (details are logged, not returned)");
+    if op_id != "live" {
+        add(op, "503", "Database unreachable or overloaded; retry shortly");
+    }
+}
+
 /// Adds the error responses each operation can produce, judged from its shape.
 pub fn finalize(mut api: OpenApi) -> OpenApi {
     api.openapi = utoipa::openapi::OpenApiVersion::Version31;
@@ -174,74 +251,15 @@ pub fn finalize(mut api: OpenApi) -> OpenApi {
                 add_idempotency(op);
             }
         }
-        for op in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let secured = op
-                .security
-                .as_ref()
-                .map(|reqs| {
-                    let v = serde_json::to_value(reqs).unwrap_or_default();
-                    v.as_array()
-                        .is_some_and(|a| a.iter().any(|r| r.as_object().is_some_and(|o| !o.is_empty())))
-                })
-                .unwrap_or(false);
-            let has_body = op.request_body.is_some();
-            let has_path = op
-                .parameters
-                .as_ref()
-                .is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Path));
-            let has_query = op
-                .parameters
-                .as_ref()
-                .is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Query));
-            let is_auth = op.tags.as_ref().is_some_and(|t| t.iter().any(|t| t == "auth"));
-            if secured {
-                add(op, "401", "Missing, invalid or expired credentials");
-                add(
-                    op,
-                    "403",
-                    "The caller's role or API-key scope does not allow this operation",
-                );
-                add(op, "429", "Rate limit exceeded; see `Retry-After`");
-            }
-            let op_id = op.operation_id.clone().unwrap_or_default();
-            if is_auth && matches!(op_id.as_str(), "login" | "customer_login" | "refresh") {
-                add(op, "401", "Wrong credentials or invalid refresh token");
-            }
-            if is_auth && matches!(op_id.as_str(), "login" | "customer_login" | "customer_register") {
-                add(op, "429", "Too many attempts; see `Retry-After`");
-            }
-            if has_body {
-                add(op, "400", "Malformed JSON");
-                add(op, "413", "Body larger than 256 KiB");
-                add(op, "415", "Body is not `application/json`");
-                add(op, "422", "Invalid fields (listed in `errors`)");
-            }
-            if has_query && !has_body {
-                add(op, "422", "Invalid query parameters (listed in `errors`)");
-            }
-            let names_ids = op.parameters.as_ref().is_some_and(|ps| {
-                ps.iter()
-                    .any(|p| p.parameter_in == ParameterIn::Query && p.name.ends_with("_id"))
-            });
-            if has_path || (secured && (has_body || names_ids)) {
-                add(op, "404", "Not found, or outside the caller's scope");
-            }
-            if has_header(op, "If-Match") {
-                add(op, "400", "Malformed `If-Match` (not an ETag this API sent)");
-                add(op, "412", "Stale `If-Match`: the resource changed since it was read");
-            }
-            add(op, "500", "Unexpected error (details are logged, not returned)");
-            if op_id != "live" {
-                add(op, "503", "Database unreachable or overloaded; retry shortly");
+        for (write, op) in [
+            (false, &mut item.get),
+            (true, &mut item.post),
+            (true, &mut item.put),
+            (true, &mut item.patch),
+            (true, &mut item.delete),
+        ] {
+            if let Some(op) = op.as_mut() {
+                add_common(op, write);
             }
         }
     }

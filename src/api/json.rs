@@ -1,7 +1,7 @@
 //! `ApiJson<T>`: the request-body extractor of every handler. Like `web::Json`, plus: the body
 //! must be a JSON *object* (serde would otherwise accept `[a, b]` as positional struct fields),
 //! and every failure is problem+json — 415 wrong content type, 413 too large, 400 malformed,
-//! 422 wrong shape naming the field.
+//! 422 wrong shape naming the field (its JSON path), 422 for a NUL in any string.
 
 use actix_web::dev::Payload;
 use actix_web::http::header::CONTENT_TYPE;
@@ -9,7 +9,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
-use crate::error::{serde_error, ApiError};
+use crate::error::{serde_error, serde_error_at, ApiError};
 
 pub struct ApiJson<T>(pub T);
 
@@ -55,7 +55,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 None => return Err(ApiError::BadRequest("empty body: send a JSON object".into())),
                 Some(_) => return Err(ApiError::field("body", "must be a JSON object")),
             }
-            serde_json::from_slice(&body).map(ApiJson).map_err(|e| serde_error(&e))
+            // PostgreSQL refuses NUL in text: 422 naming the field, before any use case runs.
+            if let Some(field) = crate::input_guard::nul_in_json(&body) {
+                return Err(ApiError::field(&field, "must not contain NUL characters"));
+            }
+            let mut de = serde_json::Deserializer::from_slice(&body);
+            let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+                let at = e.path().to_string();
+                serde_error_at(&at, e.inner())
+            })?;
+            de.end().map_err(|e| serde_error(&e))?;
+            Ok(ApiJson(value))
         })
     }
 }

@@ -218,11 +218,25 @@ fn credential(req: &HttpRequest) -> Result<Credential, ApiError> {
     ))
 }
 
-impl FromRequest for Principal {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+/// The outcome of authenticating one request, kept in its extensions so that the caller is
+/// resolved (and counted by the rate limiter) once per request: the idempotency middleware
+/// resolves it before claiming a key, and the `Principal` extractor then reuses it.
+#[derive(Clone)]
+struct Resolved(Result<Principal, ApiError>);
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+impl Principal {
+    /// Authenticates the request (JWT verified and its session still valid, or API key known,
+    /// not revoked, not expired), once: a second call answers the first outcome again.
+    pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
+        if let Some(Resolved(r)) = req.extensions().get::<Resolved>() {
+            return r.clone();
+        }
+        let r = Self::resolve(req).await;
+        req.extensions_mut().insert(Resolved(r.clone()));
+        r
+    }
+
+    fn resolve(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Principal, ApiError>> {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let cred = credential(req);
         let ip = req.peer_addr().map(|a| a.ip().to_string());
@@ -244,6 +258,16 @@ impl FromRequest for Principal {
                 .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
             Ok(p)
         })
+    }
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { Principal::authenticate(&req).await })
     }
 }
 

@@ -275,16 +275,19 @@ fn apply_patch(row: &mut CustomerRow, p: &CustomerPatch, cipher: &Cipher, c: &mu
             }
             Some(d) => {
                 let number: String = d.number.trim().to_ascii_uppercase();
-                if !(4..=32).contains(&number.len()) || !number.chars().all(|ch| ch.is_ascii_alphanumeric()) {
+                let chars = number.chars().count();
+                let valid = (4..=32).contains(&chars) && number.chars().all(|ch| ch.is_ascii_alphanumeric());
+                if !valid {
                     c.fail("identity_document.number", "must be 4 to 32 letters and digits");
                 }
                 let country = c.country("identity_document.issuing_country", &d.issuing_country);
-                if number.len() >= 4 {
+                if valid {
                     row.id_doc_type = Some(d.doc_type.as_str().to_string());
                     row.id_doc_country = country;
                     row.id_doc_number_enc = Some(cipher.encrypt(&number)?);
                     row.id_doc_key_id = Some(cipher.key_id.clone());
-                    row.id_doc_last4 = Some(number[number.len() - 4..].to_string());
+                    // Characters, not bytes: a byte index may fall inside a character.
+                    row.id_doc_last4 = Some(number.chars().skip(chars - 4).collect());
                 }
             }
         }

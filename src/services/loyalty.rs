@@ -851,7 +851,8 @@ pub fn adjust(
     who.require(Perm::LoyaltyAdjust)?;
     let mut c = Checks::new();
     let reason = c.text("reason", &req.reason, 1, 500);
-    if req.points == 0 || req.points.abs() > 10_000_000 {
+    // `unsigned_abs`: `abs` of i64::MIN overflows (a panic, or a negative number that passes).
+    if req.points == 0 || req.points.unsigned_abs() > 10_000_000 {
         c.fail("points", "must be non-zero and at most 10,000,000 either way");
     }
     c.finish()?;

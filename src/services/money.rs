@@ -48,9 +48,10 @@ pub fn to_minor(c: &mut Checks, field: &str, m: &Money, expected: Option<&str>) 
         );
         return None;
     }
-    let scaled = m.amount * Decimal::from(10i64.pow(digits));
-    match i64::try_from(scaled.trunc()) {
-        Ok(v) if v.unsigned_abs() <= 1_000_000_000_000_000 => Some(v),
+    // `checked_mul`: Decimal's `*` panics when the product leaves its 96-bit range.
+    let scaled = m.amount.checked_mul(Decimal::from(10i64.pow(digits)));
+    match scaled.map(|s| i64::try_from(s.trunc())) {
+        Some(Ok(v)) if v.unsigned_abs() <= 1_000_000_000_000_000 => Some(v),
         _ => {
             c.fail(format!("{field}.amount"), "out of range");
             None
@@ -90,6 +91,17 @@ mod tests {
         assert_eq!(to_minor(&mut c, "x", &m("1.234", "CNY"), None), None);
         assert_eq!(to_minor(&mut c, "x", &m("1.5", "JPY"), None), None);
         assert_eq!(to_minor(&mut c, "x", &m("1", "EUR"), Some("CNY")), None);
+        assert!(c.finish().is_err());
+        let mut c = Checks::new();
+        assert_eq!(
+            to_minor(&mut c, "x", &m("79228162514264337593543950335", "CNY"), None),
+            None
+        );
+        assert_eq!(
+            to_minor(&mut c, "x", &m("-79228162514264337593543950335", "KWD"), None),
+            None
+        );
+        assert_eq!(to_minor(&mut c, "x", &m("10000000000000001", "CNY"), None), None);
         assert!(c.finish().is_err());
         assert_eq!(from_minor(12345, "CNY"), m("123.45", "CNY"));
         assert_eq!(

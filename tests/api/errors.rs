@@ -296,3 +296,55 @@ async fn a_json_array_is_not_taken_for_an_object() {
         .await;
     r.expect(200);
 }
+
+/// Racing duplicates pass the service's own "already exists" check together and meet the
+/// database's unique index: the 409 must not show the index, constraint or duplicate value.
+#[actix_rt::test]
+async fn racing_duplicates_are_409_without_database_internals() {
+    let app = TestApp::spawn_with(8, |_| {}).await;
+    let admin = app.admin_token().await;
+    let leaks = [
+        "_key",
+        "constraint",
+        "unique",
+        "idx",
+        "duplicate key",
+        "violates",
+        "properties",
+        "staff_users",
+    ];
+    for round in 0..3 {
+        let code = format!("RACE{round}");
+        let email = format!("race-{round}@test.local");
+        let mut tries = Vec::new();
+        for i in 0..8 {
+            let body = if i % 2 == 0 {
+                (
+                    "/api/v1/properties",
+                    json!({"code": code, "name": "Race", "timezone": "UTC", "currency": "CNY"}),
+                )
+            } else {
+                (
+                    "/api/v1/staff",
+                    json!({"email": email, "display_name": "Race", "role": "agent", "password": "staff-password-1"}),
+                )
+            };
+            tries.push(app.post(body.0, &admin, body.1));
+        }
+        let mut created = 0;
+        for r in futures_util::future::join_all(tries).await {
+            match r.status.as_u16() {
+                201 => created += 1,
+                409 => {
+                    r.problem(409);
+                    let raw = r.raw.to_lowercase();
+                    for word in leaks {
+                        assert!(!raw.contains(word), "409 shows `{word}`: {}", r.raw);
+                    }
+                }
+                other => panic!("unexpected {other}: {}", r.raw),
+            }
+        }
+        assert_eq!(created, 2, "one property and one staff user per round");
+    }
+}

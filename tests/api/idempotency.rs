@@ -1,7 +1,7 @@
 use awc::http::Method;
 use serde_json::json;
 
-use crate::support::{Auth, TestApp};
+use crate::support::{Auth, Resp, TestApp};
 
 #[actix_rt::test]
 async fn same_key_and_body_replays_the_first_answer() {
@@ -255,4 +255,102 @@ async fn validation_failures_replay_too() {
     r2.problem(422);
     assert_eq!(r2.header("idempotent-replayed").as_deref(), Some("true"));
     assert_eq!(r2.header("content-type").as_deref(), Some("application/problem+json"));
+}
+
+async fn post_with_key(app: &TestApp, path: &str, auth: Auth<'_>, body: serde_json::Value, key: &str) -> Resp {
+    app.send(Method::POST, path, auth, Some(body), &[("idempotency-key", key)])
+        .await
+}
+
+#[actix_rt::test]
+async fn a_deactivated_user_or_a_revoked_key_gets_no_stored_answer_back() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (other_id, other) = app.staff_token(&admin, "admin", &[]).await;
+    let body = json!({"name": "pms", "scopes": ["customers:write"]});
+    let first = post_with_key(&app, "/api/v1/api-keys", Auth::Bearer(&other), body.clone(), "K").await;
+    first.expect(201);
+    let secret = first.body["key"].as_str().unwrap().to_string();
+    app.patch(&format!("/api/v1/staff/{other_id}"), &admin, json!({"active": false}))
+        .await
+        .expect(200);
+    let replay = post_with_key(&app, "/api/v1/api-keys", Auth::Bearer(&other), body, "K").await;
+    replay.problem(401);
+    assert!(!replay.raw.contains(&secret), "the secret came back: {}", replay.raw);
+
+    // The same for an integration whose key was revoked.
+    let guest = json!({"given_name": "A", "family_name": "B"});
+    let created = post_with_key(
+        &app,
+        "/api/v1/customers",
+        Auth::ApiKeyHeader(&secret),
+        guest.clone(),
+        "K2",
+    )
+    .await;
+    created.expect(201);
+    let key_id = first.body["id"].as_str().unwrap();
+    app.delete(&format!("/api/v1/api-keys/{key_id}"), &admin)
+        .await
+        .expect(204);
+    let replay = post_with_key(&app, "/api/v1/customers", Auth::ApiKeyHeader(&secret), guest, "K2").await;
+    replay.problem(401);
+    assert!(replay.header("idempotent-replayed").is_none());
+}
+
+#[actix_rt::test]
+async fn unknown_api_keys_write_no_idempotency_rows() {
+    let app = TestApp::spawn().await;
+    let before = app.count("idempotency_keys");
+    for (i, key) in ["ck_live_0000000000000000000000000000", "ck_anything"]
+        .iter()
+        .enumerate()
+    {
+        for auth in [Auth::ApiKeyHeader(key), Auth::Bearer(key)] {
+            let r = post_with_key(
+                &app,
+                "/api/v1/customers",
+                auth,
+                json!({"given_name": "A", "family_name": "B"}),
+                &format!("k-{i}"),
+            )
+            .await;
+            r.problem(401);
+        }
+    }
+    assert_eq!(app.count("idempotency_keys"), before);
+    assert_eq!(app.count("customers"), 0);
+}
+
+#[actix_rt::test]
+async fn another_caller_with_the_same_key_runs_its_own_request() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (_, other) = app.staff_token(&admin, "admin", &[]).await;
+    let body = json!({"given_name": "A", "family_name": "B"});
+    let a = post_with_key(&app, "/api/v1/customers", Auth::Bearer(&admin), body.clone(), "same").await;
+    a.expect(201);
+    // Same key and body from another staff user: a new customer, not A's answer.
+    let b = post_with_key(&app, "/api/v1/customers", Auth::Bearer(&other), body, "same").await;
+    b.expect(201);
+    assert_eq!(b.header("idempotent-replayed").as_deref(), Some("false"));
+    assert_ne!(a.body["id"], b.body["id"]);
+    // Another body under that key is B's own first use of it, not a mismatch with A's.
+    let other_body = json!({"given_name": "C", "family_name": "D"});
+    let (_, third) = app.staff_token(&admin, "manager", &[]).await;
+    post_with_key(&app, "/api/v1/customers", Auth::Bearer(&third), other_body, "same")
+        .await
+        .expect(201);
+    assert_eq!(app.count("customers"), 3);
+    // A's own retry still replays A's answer.
+    let again = post_with_key(
+        &app,
+        "/api/v1/customers",
+        Auth::Bearer(&admin),
+        json!({"given_name": "A", "family_name": "B"}),
+        "same",
+    )
+    .await;
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(again.body["id"], a.body["id"]);
 }

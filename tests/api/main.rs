@@ -12,6 +12,7 @@ mod contact_search;
 mod customers;
 mod errors;
 mod idempotency;
+mod input;
 mod jwt;
 mod leaks_and_headers;
 mod ledger_props;
