@@ -11,7 +11,7 @@ DB="$1"
 PG_BASE="${2:-postgres://postgres@127.0.0.1:5432}"
 VENV="target/ci-venv/bin"
 EXAMPLES="${ST_MAX_EXAMPLES:-12}"
-OTHER_EXAMPLES="${ST_OTHER_EXAMPLES:-6}"
+OTHER_EXAMPLES="${ST_OTHER_EXAMPLES:-5}"
 CALLERS="${ST_CALLERS:-admin manager agent analyst guest apikey}"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 BASE="http://127.0.0.1:$PORT"

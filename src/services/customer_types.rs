@@ -438,7 +438,7 @@ impl From<CustomerCreate> for CustomerPatch {
             special_dates: has_dates.then_some(c.special_dates),
             external_refs: None,
             identity_document: keep(c.identity_document),
-            grade_override: None,
+            grade_override: c.grade_override.map(Some),
         }
     }
 }

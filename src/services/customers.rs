@@ -138,11 +138,12 @@ fn apply_patch(row: &mut CustomerRow, p: &CustomerPatch, cipher: &Cipher, c: &mu
     }
     if let Some(v) = &p.email {
         changed.push("email");
-        match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        match v.as_deref().map(str::trim) {
             None => {
                 row.email = None;
                 row.email_norm = None;
             }
+            Some("") => c.fail("email", "must be a valid email address (send null to remove it)"),
             Some(e) => {
                 if let Some(norm) = c.email("email", e) {
                     row.email = Some(e.to_string());
@@ -798,10 +799,8 @@ pub fn render(rec: &CustomerRecord, view: PersonalView, cipher: &Cipher) -> Cust
             c.special_dates = Vec::new();
             c.external_refs = Vec::new();
             c.identity_document = None;
-            c.grade_override = c.grade_override.map(|g| GradeOverride {
-                grade: g.grade,
-                reason: String::new(),
-            });
+            // The reason is free text about the guest: analysts see the grade, not why.
+            c.grade_override = None;
         }
     }
     c

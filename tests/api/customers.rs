@@ -550,3 +550,42 @@ async fn recent_stays_respect_the_callers_properties() {
     assert_eq!(stays.len(), 1);
     assert_eq!(stays[0]["property_id"], pa.as_str());
 }
+
+/// Found by schemathesis: the integration upsert skipped the grade-override and e-mail checks
+/// that create and PATCH apply, and analysts got an override with an empty (invalid) reason.
+#[actix_rt::test]
+async fn upsert_by_reference_validates_like_create_and_analysts_see_no_override_reason() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let path = "/api/v1/customers/external/opera/PMS-1";
+    let body = |extra: serde_json::Value| {
+        let mut b = json!({"given_name": "Wei", "family_name": "Zhang", "email": "wei@example.com"});
+        b.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        b
+    };
+    app.put(path, &admin, body(json!({}))).await.expect(201);
+    let bad = app
+        .put(
+            path,
+            &admin,
+            body(json!({"grade_override": {"grade": "vip", "reason": ""}})),
+        )
+        .await;
+    assert_eq!(bad.problem(422)["errors"][0]["field"], "grade_override.reason");
+    let bad = app.put(path, &admin, body(json!({"email": ""}))).await;
+    assert_eq!(bad.problem(422)["errors"][0]["field"], "email");
+    let ok = app
+        .put(
+            path,
+            &admin,
+            body(json!({"grade_override": {"grade": "vip", "reason": "board member"}})),
+        )
+        .await;
+    ok.expect(200);
+    assert_eq!(ok.body["customer"]["grade_override"]["reason"], "board member");
+    let (_, analyst) = app.staff_token(&admin, "analyst", &[]).await;
+    let list = app.get("/api/v1/customers", &analyst).await;
+    list.expect(200);
+    assert_eq!(list.body["data"][0]["grade"], "vip");
+    assert!(list.body["data"][0]["grade_override"].is_null(), "{}", list.raw);
+}
