@@ -16,12 +16,28 @@ pub struct CompensationLimits {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Limit {
     /// Whole currency units (any currency).
+    #[schema(minimum = 0, maximum = 100_000_000)]
     pub money: i64,
+    #[schema(minimum = 0, maximum = 100_000_000)]
     pub points: i64,
 }
 
 impl Limit {
     pub const NONE: Limit = Limit { money: 0, points: 0 };
+}
+
+impl CompensationLimits {
+    /// SPEC §4 defaults: agent ≤ 500 currency units or 2,000 points, manager ≤ 5,000 or 20,000.
+    pub const DEFAULT: CompensationLimits = CompensationLimits {
+        agent: Limit {
+            money: 500,
+            points: 2000,
+        },
+        manager: Limit {
+            money: 5000,
+            points: 20000,
+        },
+    };
 }
 
 /// The compensation limit of the caller, per ticket and unit: `None` = unlimited (admins and
@@ -59,16 +75,7 @@ mod tests {
 
     #[test]
     fn each_role_gets_its_configured_limit_and_admins_none() {
-        let limits = CompensationLimits {
-            agent: Limit {
-                money: 500,
-                points: 2000,
-            },
-            manager: Limit {
-                money: 5000,
-                points: 20000,
-            },
-        };
+        let limits = CompensationLimits::DEFAULT;
         assert_eq!(compensation_limit(&staff(Role::Agent), &limits), Some(limits.agent));
         assert_eq!(compensation_limit(&staff(Role::Manager), &limits), Some(limits.manager));
         assert_eq!(compensation_limit(&staff(Role::Admin), &limits), None);

@@ -41,7 +41,7 @@ pub struct RewardCreate {
     pub name: String,
     #[schema(max_length = 2000)]
     pub description: Option<String>,
-    #[schema(example = 5000, minimum = 1)]
+    #[schema(example = 5000, minimum = 1, maximum = 10_000_000)]
     pub points_cost: i64,
     /// Default true.
     pub active: Option<bool>,
@@ -54,7 +54,7 @@ pub struct RewardPatch {
     pub name: Option<String>,
     #[schema(max_length = 2000)]
     pub description: Option<String>,
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub points_cost: Option<i64>,
     pub active: Option<bool>,
 }

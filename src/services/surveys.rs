@@ -312,10 +312,13 @@ pub fn list_templates(conn: &mut DbConnection, who: &Principal) -> Result<Vec<Su
 #[serde(deny_unknown_fields)]
 pub struct SurveySettings {
     /// Post-stay invitations are sent this long after check-out (0–10,080).
+    #[schema(minimum = 0, maximum = 10_080)]
     pub post_stay_delay_minutes: i64,
     /// Invitations expire this many days after they are sent (1–90).
+    #[schema(minimum = 1, maximum = 90)]
     pub invitation_ttl_days: i64,
     /// Points for completing a survey (0 = none; at most 10,000).
+    #[schema(minimum = 0, maximum = 10_000)]
     pub completion_bonus_points: i64,
     /// Invite only guests who granted the `surveys` consent (otherwise: all but those who
     /// withdrew it).

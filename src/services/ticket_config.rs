@@ -47,6 +47,7 @@ pub struct CategoryUpsert {
     /// Defaults to true.
     pub active: Option<bool>,
     /// Defaults to after the last one.
+    #[schema(minimum = 0, maximum = 10_000)]
     pub position: Option<i32>,
 }
 
@@ -172,10 +173,10 @@ pub struct SlaPolicy {
 #[serde(deny_unknown_fields)]
 pub struct SlaPolicyInput {
     /// 1 minute to 90 days.
-    #[schema(example = 60)]
+    #[schema(example = 60, minimum = 1, maximum = 129_600)]
     pub first_response_minutes: i32,
     /// 1 minute to 365 days, not shorter than the first response.
-    #[schema(example = 1440)]
+    #[schema(example = 1440, minimum = 1, maximum = 525_600)]
     pub resolution_minutes: i32,
 }
 
@@ -567,16 +568,7 @@ pub fn settings(conn: &mut DbConnection) -> Result<TicketSettings, ApiError> {
         reopen_window_days: get("reopen_window_days").and_then(|v| v.parse().ok()).unwrap_or(30),
         compensation_limits: get("compensation_limits")
             .and_then(|v| serde_json::from_str(v).ok())
-            .unwrap_or(CompensationLimits {
-                agent: Limit {
-                    money: 500,
-                    points: 2000,
-                },
-                manager: Limit {
-                    money: 5000,
-                    points: 20000,
-                },
-            }),
+            .unwrap_or(CompensationLimits::DEFAULT),
     })
 }
 
@@ -695,8 +687,10 @@ pub fn set_contacts(
 #[serde(deny_unknown_fields)]
 pub struct TicketSettingsUpdate {
     /// 1–90.
+    #[schema(minimum = 1, maximum = 90)]
     pub auto_close_days: i64,
     /// 0–365 (0: no reopening).
+    #[schema(minimum = 0, maximum = 365)]
     pub reopen_window_days: i64,
     pub compensation_limits: CompensationLimits,
 }
