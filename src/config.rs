@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::db::DbTarget;
+use crate::db::{DbTarget, SessionLimits};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/concierge.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -24,6 +24,14 @@ pub struct Config {
     pub json_limit: usize,
     /// Requests per authenticated caller (user or API key) per minute, per instance.
     pub rate_limit_per_minute: u32,
+    /// PostgreSQL `statement_timeout` / `lock_timeout` of every session.
+    pub db_limits: SessionLimits,
+    /// The longest a client may take to send a request body (408 after it).
+    pub body_timeout_secs: u64,
+    /// Who this instance is in Idempotency-Key records (`CONCIERGE_INSTANCE_ID`, default host
+    /// name and bind address): at start an instance frees the keys its previous run left
+    /// unanswered and provably uncommitted.
+    pub instance_id: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -77,10 +85,30 @@ impl Config {
                 .ok_or("CONCIERGE_RATE_LIMIT_PER_MINUTE must be a positive number")?,
             None => 6000,
         };
+        let db_limits = SessionLimits {
+            statement_timeout_ms: millis(
+                "CONCIERGE_DB_STATEMENT_TIMEOUT_MS",
+                SessionLimits::DEFAULT.statement_timeout_ms,
+            )?,
+            lock_timeout_ms: millis("CONCIERGE_DB_LOCK_TIMEOUT_MS", SessionLimits::DEFAULT.lock_timeout_ms)?,
+        };
+        let body_timeout_secs = match env("CONCIERGE_BODY_TIMEOUT_SECS") {
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=600).contains(n))
+                .ok_or("CONCIERGE_BODY_TIMEOUT_SECS must be a number of seconds from 1 to 600")?,
+            None => 30,
+        };
+        let bind = env("CONCIERGE_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string());
+        let instance_id = env("CONCIERGE_INSTANCE_ID").unwrap_or_else(|| format!("{}@{bind}", host_name()));
         Ok(Config {
+            db_limits,
+            body_timeout_secs,
+            instance_id,
             rate_limit_per_minute,
             database,
-            bind: env("CONCIERGE_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string()),
+            bind,
             jwt_secret,
             admin_email: env("CONCIERGE_ADMIN_EMAIL"),
             admin_password: env("CONCIERGE_ADMIN_PASSWORD"),
@@ -88,7 +116,7 @@ impl Config {
             access_ttl_secs: 15 * 60,
             refresh_ttl_secs: 30 * 24 * 3600,
             pool_size,
-            json_limit: 256 * 1024,
+            json_limit: crate::body_limits::DEFAULT_BODY_LIMIT,
         })
     }
 
@@ -104,10 +132,35 @@ impl Config {
             access_ttl_secs: 15 * 60,
             refresh_ttl_secs: 30 * 24 * 3600,
             pool_size: None,
-            json_limit: 256 * 1024,
+            json_limit: crate::body_limits::DEFAULT_BODY_LIMIT,
             rate_limit_per_minute: 6000,
+            db_limits: SessionLimits::DEFAULT,
+            body_timeout_secs: 30,
+            instance_id: format!("test-{}", uuid::Uuid::now_v7().simple()),
         }
     }
+}
+
+/// A timeout in milliseconds from the environment: 100 ms to 50 s (below the Idempotency-Key
+/// lease, so a key is never taken over while its first request may still run).
+fn millis(name: &str, default: u64) -> Result<u64, String> {
+    match env(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (100..=50_000).contains(n))
+            .ok_or_else(|| format!("{name} must be a number of milliseconds from 100 to 50000")),
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 fn env(name: &str) -> Option<String> {

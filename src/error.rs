@@ -78,6 +78,9 @@ pub enum ApiError {
     PreconditionRequired(String),
     #[error("payload too large: {0}")]
     PayloadTooLarge(String),
+    /// 408: the client did not send its body in time.
+    #[error("request timeout: {0}")]
+    RequestTimeout(String),
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
     #[error("too many requests")]
@@ -112,6 +115,7 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
             ApiError::PreconditionRequired(_) => ("precondition-required", "Precondition required"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
+            ApiError::RequestTimeout(_) => ("request-timeout", "Request timeout"),
             ApiError::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
@@ -166,6 +170,7 @@ impl ApiError {
             | ApiError::PreconditionFailed(d)
             | ApiError::PreconditionRequired(d)
             | ApiError::PayloadTooLarge(d)
+            | ApiError::RequestTimeout(d)
             | ApiError::UnsupportedMediaType(d) => d.clone(),
         };
         p
@@ -185,6 +190,7 @@ impl ResponseError for ApiError {
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -205,7 +211,9 @@ impl ResponseError for ApiError {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             ApiError::Unavailable(_) => {
-                res.insert_header((header::RETRY_AFTER, "1"));
+                // Jittered, so clients turned away together do not come back together.
+                let secs: u8 = rand::Rng::gen_range(&mut rand::thread_rng(), 1..=3);
+                res.insert_header((header::RETRY_AFTER, secs.to_string()));
             }
             ApiError::Unauthorized(_) => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
@@ -253,6 +261,13 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 ApiError::Unavailable("serialization failure".into())
             }
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => ApiError::Unavailable(format!("database connection lost: {}", info.message())),
+            Error::BrokenTransactionManager | Error::RollbackErrorOnCommit { .. } => {
+                ApiError::Unavailable(format!("database connection lost mid-transaction: {e}"))
+            }
             Error::DatabaseError(_, ref info) if is_busy(info.message()) => {
                 ApiError::Unavailable(format!("database busy: {}", info.message()))
             }
@@ -261,8 +276,21 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
+/// Failures that say "not now" rather than "not this": SQLite's writer lock, PostgreSQL's
+/// statement and lock timeouts (`SessionLimits`), a server shutting down, restarting or in
+/// recovery. They answer 503 with Retry-After; the request changed nothing.
 fn is_busy(msg: &str) -> bool {
-    msg.contains("database is locked") || msg.contains("database is busy")
+    const TRANSIENT: [&str; 8] = [
+        "database is locked",
+        "database is busy",
+        "canceling statement due to statement timeout",
+        "canceling statement due to lock timeout",
+        "terminating connection",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+    ];
+    TRANSIENT.iter().any(|t| msg.contains(t))
 }
 
 impl From<r2d2::Error> for ApiError {

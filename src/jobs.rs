@@ -43,14 +43,18 @@ impl std::fmt::Display for JobReport {
 }
 
 /// Runs every job until nothing is due at `as_of`.
+/// A connection the database dropped leaves the pool (`db::with_conn`), so the next run heals.
 pub fn run_once(pool: &Pool, as_of: NaiveDateTime) -> Result<JobReport, ApiError> {
-    let mut conn = pool.get()?;
+    crate::db::with_conn(pool, |conn| run_all(conn, as_of))
+}
+
+fn run_all(conn: &mut crate::db::DbConnection, as_of: NaiveDateTime) -> Result<JobReport, ApiError> {
     let mut report = JobReport::default();
-    let (opened, expired) = surveys::sweep(&mut conn, as_of)?;
+    let (opened, expired) = surveys::sweep(conn, as_of)?;
     report.survey_invitations_opened = opened;
     report.survey_invitations_expired = expired;
     loop {
-        let s = tickets::sweep(&mut conn, as_of, BATCH)?;
+        let s = tickets::sweep(conn, as_of, BATCH)?;
         report.first_response_breaches += s.first_response_breaches;
         report.resolution_breaches += s.resolution_breaches;
         report.tickets_auto_closed += s.auto_closed;
@@ -59,14 +63,14 @@ pub fn run_once(pool: &Pool, as_of: NaiveDateTime) -> Result<JobReport, ApiError
         }
     }
     loop {
-        let (settled, posted) = loyalty::expire_due(&mut conn, as_of, BATCH)?;
+        let (settled, posted) = loyalty::expire_due(conn, as_of, BATCH)?;
         report.expired_entries += posted;
         if settled < BATCH as usize {
             break;
         }
     }
     loop {
-        let (reviewed, downgraded) = loyalty::review_tiers(&mut conn, as_of, BATCH)?;
+        let (reviewed, downgraded) = loyalty::review_tiers(conn, as_of, BATCH)?;
         report.tiers_reviewed += reviewed;
         report.tiers_downgraded += downgraded;
         if reviewed < BATCH as usize {

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod body_limits;
 pub mod config;
 pub mod crypto;
 pub mod db;
@@ -50,7 +51,7 @@ pub fn build_app(
         .into_utoipa_app()
         .openapi(openapi::base())
         .app_data(web::Data::new(state))
-        .app_data(web::PayloadConfig::default().limit(json_limit))
+        .app_data(web::PayloadConfig::default().limit(body_limits::max_limit(json_limit)))
         .app_data(web::QueryConfig::default().error_handler(|err, _req| error::query_error(err).into()))
         .app_data(web::PathConfig::default().error_handler(|err, _req| error::path_error(err).into()))
         .configure(api::routes)
@@ -69,6 +70,7 @@ pub fn build_app(
         .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", api))
         .default_service(web::to(api::fallback))
         .wrap(actix_web::middleware::from_fn(idempotency::idempotency))
+        .wrap(actix_web::middleware::from_fn(body_limits::read_body))
         .wrap(actix_web::middleware::from_fn(input_guard::refuse_nul))
         .wrap(actix_web::middleware::from_fn(middleware::security_headers))
         .wrap(actix_web::middleware::from_fn(middleware::request_context))

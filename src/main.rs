@@ -65,7 +65,7 @@ fn prepare() -> Result<(Config, db::Pool), String> {
     if n > 0 {
         log::info!("applied {n} migration(s) to {}", config.database.describe());
     }
-    let pool = db::build_pool(&config.database, config.pool_size)?;
+    let pool = db::build_pool(&config.database, config.pool_size, config.db_limits)?;
     Ok((config, pool))
 }
 
@@ -96,6 +96,14 @@ fn serve() -> Result<(), String> {
             Ok(Some((email, None))) => log::info!("bootstrap admin {email} created"),
             Ok(None) => {}
             Err(e) => return Err(format!("cannot create the bootstrap admin: {e}")),
+        }
+        // Keys this instance's previous run left unanswered (it was killed mid-request).
+        match concierge::idempotency::release_abandoned(&mut conn, &config.instance_id) {
+            Ok((0, 0)) => {}
+            Ok((freed, applied)) => log::warn!(
+                "idempotency: freed {freed} key(s) of requests cut by the last stop; {applied} applied key(s) answer 'already applied'"
+            ),
+            Err(e) => return Err(format!("cannot release abandoned idempotency keys: {e}")),
         }
     }
     let bind = config.bind.clone();

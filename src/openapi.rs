@@ -167,7 +167,7 @@ fn open_free_form_objects(v: &mut serde_json::Value) {
 }
 
 /// The answers every operation of its kind can give, added where the handler lists none.
-fn add_common(op: &mut Operation, write: bool) {
+fn add_common(op: &mut Operation, write: bool, body_limit: usize) {
     let secured = op
         .security
         .as_ref()
@@ -205,7 +205,16 @@ fn add_common(op: &mut Operation, write: bool) {
     }
     if has_body {
         add(op, "400", "Malformed JSON");
-        add(op, "413", "Body larger than 256 KiB");
+        let too_large = format!(
+            "Body larger than {} (this operation's limit)",
+            crate::body_limits::human(body_limit)
+        );
+        add(
+            op,
+            "408",
+            "The body did not arrive within the deadline (30 s by default)",
+        );
+        add(op, "413", &too_large);
         add(op, "415", "Body is not `application/json`");
         add(op, "422", "Invalid fields (listed in `errors`)");
     }
@@ -259,7 +268,11 @@ pub fn finalize(mut api: OpenApi) -> OpenApi {
             (true, &mut item.delete),
         ] {
             if let Some(op) = op.as_mut() {
-                add_common(op, write);
+                add_common(
+                    op,
+                    write,
+                    crate::body_limits::limit_for(path, crate::body_limits::DEFAULT_BODY_LIMIT),
+                );
             }
         }
     }

@@ -37,7 +37,7 @@ impl AppState {
             cipher: Arc::new(Cipher::new(config.encryption_key)),
             rate_limiter: Arc::new(RateLimiter::new(per_minute, Duration::from_secs(60))),
             login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(15 * 60))),
-            bookkeeping: crate::db::build_bookkeeping_pool(&config.database, &pool),
+            bookkeeping: crate::db::build_bookkeeping_pool(&config.database, &pool, config.db_limits),
             config: Arc::new(config),
             pool,
         }
@@ -53,7 +53,7 @@ impl AppState {
     }
 
     /// Runs one use case on the blocking thread pool with a pooled connection. A pool checkout
-    /// timeout (≈1 s) answers 503.
+    /// timeout (≈1 s) and a lost database answer 503; a dead connection leaves the pool.
     pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
@@ -62,7 +62,7 @@ impl AppState {
         Self::run(self.pool.clone(), f).await
     }
 
-    /// Like `db`, on the bookkeeping pool (Idempotency-Key records only).
+    /// Like `db`, on the bookkeeping pool (Idempotency-Key claims and leases, readiness).
     pub async fn bookkeeping<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
@@ -76,10 +76,8 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
-        web::block(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await?
+        // A keyed request's write transactions mark its key applied (`idempotency`).
+        let key = crate::idempotency::current_request_key();
+        web::block(move || crate::idempotency::with_request_key(key, || crate::db::with_conn(&pool, f))).await?
     }
 }

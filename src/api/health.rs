@@ -19,12 +19,14 @@ pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok".into() })
 }
 
-/// Readiness: the database answers. 503 while it is unreachable.
+/// Readiness: the database answers. 503 while it is unreachable. It asks on the bookkeeping
+/// pool, so requests parked on one hot row (the main pool busy) do not make an orchestrator
+/// restart an instance that is healthy.
 #[utoipa::path(tag = "health", security(()), responses((status = 200, description = "Ready", body = Health)))]
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state
-        .db(|conn| {
+        .bookkeeping(|conn| {
             conn.batch_execute("SELECT 1")
                 .map_err(|e| ApiError::Unavailable(format!("database: {e}")))
         })

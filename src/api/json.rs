@@ -45,7 +45,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             }
             let body = bytes.await.map_err(|e| {
                 if e.as_response_error().status_code().as_u16() == 413 {
-                    ApiError::PayloadTooLarge("the body exceeds the 256 KiB limit".into())
+                    ApiError::PayloadTooLarge("the body exceeds the limit of this operation".into())
                 } else {
                     ApiError::BadRequest("cannot read the request body".into())
                 }

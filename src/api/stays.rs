@@ -47,7 +47,8 @@ pub async fn push_stay(
 }
 
 /// Pushes up to 1,000 stays; each is applied on its own and gets its own result (status and,
-/// on failure, the problem it would have answered alone).
+/// on failure, the problem it would have answered alone). The body may be up to 4 MiB (a full
+/// batch with every field at its maximum length fits); other operations take 256 KiB.
 ///
 /// **Access:** admin, manager; API keys with `stays:write`.
 #[utoipa::path(tag = "stays", security(("bearer" = []), ("api_key" = [])), request_body = StayBatch,

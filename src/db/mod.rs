@@ -1,12 +1,14 @@
 //! Persistence: the two-backend connection, the pool, migrations and the table definitions.
 
+mod pool;
 pub mod schema;
 
-use std::time::Duration;
+pub use pool::{
+    build_bookkeeping_pool, build_pool, checkout, with_conn, Conn, ConnectionManager, Pool, PooledConn, SessionLimits,
+};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::ApiError;
@@ -20,9 +22,6 @@ pub enum DbConnection {
     Sqlite(diesel::SqliteConnection),
     Pg(diesel::PgConnection),
 }
-
-pub type Pool = r2d2::Pool<ConnectionManager>;
-pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -76,24 +75,6 @@ impl DbTarget {
     }
 }
 
-/// r2d2 manager that opens the right backend and applies SQLite's per-connection pragmas.
-/// (Plain `MultiConnection::establish` hides libpq's real error behind "Invalid connection url".)
-#[derive(Debug, Clone)]
-pub struct ConnectionManager {
-    target: DbTarget,
-    /// Session settings run on each new PostgreSQL connection.
-    pg_session: Option<&'static str>,
-}
-
-impl ConnectionManager {
-    pub fn new(target: DbTarget) -> Self {
-        Self {
-            target,
-            pg_session: None,
-        }
-    }
-}
-
 pub fn establish(target: &DbTarget) -> Result<DbConnection, ConnectionError> {
     match target {
         DbTarget::Sqlite(path) => {
@@ -109,69 +90,6 @@ pub fn establish(target: &DbTarget) -> Result<DbConnection, ConnectionError> {
             Ok(DbConnection::Sqlite(conn))
         }
         DbTarget::Postgres(url) => Ok(DbConnection::Pg(diesel::PgConnection::establish(url)?)),
-    }
-}
-
-impl ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
-    type Error = r2d2::Error;
-
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        let mut conn = establish(&self.target).map_err(r2d2::Error::ConnectionError)?;
-        if let (Some(sql), DbConnection::Pg(_)) = (self.pg_session, &conn) {
-            conn.batch_execute(sql).map_err(r2d2::Error::QueryError)?;
-        }
-        Ok(conn)
-    }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
-    }
-}
-
-/// Pool sizes measured on the 2-core machines (ENGINEERING.md §3): PostgreSQL ≈ 2× cores;
-/// SQLite has one writer, a few readers are enough. A short checkout timeout turns overload
-/// into a prompt 503 instead of a 30 s hang.
-pub fn build_pool(target: &DbTarget, max_size: Option<u32>) -> Result<Pool, String> {
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get() as u32)
-        .unwrap_or(2);
-    let size = max_size.unwrap_or(match target.backend() {
-        Backend::Postgres => (cores * 2).clamp(4, 16),
-        Backend::Sqlite => 4,
-    });
-    r2d2::Pool::builder()
-        .max_size(size)
-        .min_idle(Some(1))
-        .connection_timeout(Duration::from_millis(1000))
-        .test_on_check_out(false)
-        .build(ConnectionManager::new(target.clone()))
-        .map_err(|e| format!("cannot open the database ({}): {e}", target.describe()))
-}
-
-/// A small pool for bookkeeping whose loss in a database crash is harmless: Idempotency-Key
-/// records. On PostgreSQL its connections commit without waiting for the WAL flush
-/// (`synchronous_commit = off`: visible to others at once, durable a fraction of a second
-/// later), so a request pays one flush (its business transaction), not three. The business
-/// transaction a record guards is durable and, where a repeat would matter (ledger postings),
-/// carries its own key; a record lost in a crash at worst lets a retry run the use case again
-/// against that key. On SQLite (one writer, one file) it is the main pool.
-pub fn build_bookkeeping_pool(target: &DbTarget, main: &Pool) -> Pool {
-    match target.backend() {
-        Backend::Sqlite => main.clone(),
-        Backend::Postgres => r2d2::Pool::builder()
-            .max_size(main.max_size())
-            .min_idle(Some(0))
-            .connection_timeout(Duration::from_millis(1000))
-            .test_on_check_out(false)
-            .build_unchecked(ConnectionManager {
-                target: target.clone(),
-                pg_session: Some("SET synchronous_commit = off"),
-            }),
     }
 }
 
@@ -213,6 +131,11 @@ pub fn write_tx<T, F>(conn: &mut DbConnection, f: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
 {
+    // First statement of every write: a keyed request's marker (exactly once, `idempotency`).
+    let f = |c: &mut DbConnection| {
+        crate::idempotency::mark_applied(c)?;
+        f(c)
+    };
     match conn.backend() {
         Backend::Postgres => conn.transaction(f),
         Backend::Sqlite => {

@@ -233,6 +233,8 @@ diesel::table! {
         response_body -> Nullable<Text>,
         locked_until -> Timestamp,
         created_at -> Timestamp,
+        committed_attempt -> Nullable<Text>,
+        owner -> Nullable<Text>,
     }
 }
 

@@ -641,7 +641,7 @@ async fn personal_data_is_masked_by_role_and_unmasked_staff_reads_are_audited() 
     let stored: Option<String> = customers::table
         .find(&id)
         .select(customers::id_doc_number_enc)
-        .first(&mut *conn)
+        .first(&mut **conn)
         .unwrap();
     let stored = stored.expect("an encrypted document number is stored");
     assert!(!stored.is_empty());

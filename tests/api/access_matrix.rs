@@ -572,7 +572,7 @@ async fn personal_data_is_masked_by_role_and_unmasked_reads_are_audited() {
     let stored: (Option<String>, Option<String>) = customers::table
         .find(&id)
         .select((customers::id_doc_number_enc, customers::id_doc_last4))
-        .first(&mut *conn)
+        .first(&mut **conn)
         .unwrap();
     let enc = stored.0.unwrap();
     assert!(!enc.contains("E12345678") && !enc.contains("12345678"));
@@ -679,7 +679,7 @@ async fn an_expired_api_key_is_refused() {
     let past = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1);
     diesel::update(api_keys::table.find(&id))
         .set(api_keys::expires_at.eq(Some(past)))
-        .execute(&mut *w.app.conn())
+        .execute(&mut **w.app.conn())
         .unwrap();
     w.app.get("/api/v1/customers", &key).await.problem(401);
 }

@@ -91,7 +91,7 @@ async fn a_key_still_in_flight_answers_409() {
                 t::response_body.eq(None::<String>),
                 t::locked_until.eq(future),
             ))
-            .execute(&mut *app.conn())
+            .execute(&mut **app.conn())
             .unwrap();
     }
     let r = app
@@ -137,7 +137,7 @@ async fn keys_are_per_caller_and_answers_are_encrypted_at_rest() {
     // Stored answers hold personal data: encrypted.
     use concierge::db::schema::idempotency_keys as t;
     use diesel::prelude::*;
-    let bodies: Vec<Option<String>> = t::table.select(t::response_body).load(&mut *app.conn()).unwrap();
+    let bodies: Vec<Option<String>> = t::table.select(t::response_body).load(&mut **app.conn()).unwrap();
     assert_eq!(bodies.len(), 2);
     for b in bodies {
         let b = b.unwrap();
@@ -171,7 +171,7 @@ async fn api_key_secrets_replay_but_are_never_stored_in_clear() {
     let secret = first.body["key"].as_str().unwrap();
     use concierge::db::schema::idempotency_keys as t;
     use diesel::prelude::*;
-    let stored: Option<String> = t::table.select(t::response_body).first(&mut *app.conn()).unwrap();
+    let stored: Option<String> = t::table.select(t::response_body).first(&mut **app.conn()).unwrap();
     assert!(!stored.unwrap().contains(secret));
     assert_eq!(
         app.get("/api/v1/api-keys", &admin).await.body.as_array().unwrap().len(),

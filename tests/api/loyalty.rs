@@ -12,7 +12,7 @@ fn assert_invariants(app: &TestApp, customer_id: &str) {
         .filter(le::customer_id.eq(customer_id))
         .select((le::id, le::points, le::balance_after))
         .order(le::id)
-        .load(&mut *conn)
+        .load(&mut **conn)
         .unwrap();
     let mut running = 0;
     for (id, points, after) in &rows {
@@ -23,7 +23,7 @@ fn assert_invariants(app: &TestApp, customer_id: &str) {
     let balance: i64 = la::table
         .find(customer_id)
         .select(la::balance)
-        .first(&mut *conn)
+        .first(&mut **conn)
         .unwrap_or(0);
     assert_eq!(balance, running, "account balance = Σ entries");
 }
@@ -435,7 +435,7 @@ async fn concurrent_postings_keep_the_invariants() {
     let keys: Vec<Option<String>> = le::table
         .filter(le::customer_id.eq(&w.guest_id))
         .select(le::idempotency_key)
-        .load(&mut *w.app.conn())
+        .load(&mut **w.app.conn())
         .unwrap();
     let credits = keys
         .iter()
@@ -783,7 +783,7 @@ async fn expiry_months_are_data_and_the_summary_shows_what_expires_soon() {
         use diesel::prelude::*;
         diesel::update(s::table.find("expiry_months"))
             .set(s::value.eq("2"))
-            .execute(&mut *w.app.conn())
+            .execute(&mut **w.app.conn())
             .unwrap();
     }
     let (_, manager) = w.app.staff_token(&w.admin, "manager", &[]).await;
@@ -818,7 +818,7 @@ async fn the_yearly_review_downgrades_and_only_then() {
         .filter(t::customer_id.eq(&w.guest_id))
         .select((t::from_tier, t::to_tier, t::reason))
         .order(t::id)
-        .load(&mut *w.app.conn())
+        .load(&mut **w.app.conn())
         .unwrap();
     assert_eq!(changes.len(), 2);
     assert_eq!((changes[0].0.as_str(), changes[0].1.as_str()), ("regular", "silver"));

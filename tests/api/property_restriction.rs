@@ -137,7 +137,7 @@ async fn an_unreadable_property_list_covers_no_property() {
         let mut conn = g.app.conn();
         diesel::update(staff_users::table.filter(staff_users::id.eq_any([&agent_id, &manager_id])))
             .set(staff_users::property_ids.eq("not json"))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
     }
     // The agent's own calls see no property (not all of them).

@@ -305,7 +305,7 @@ async fn spend_lines_attach_to_stays_in_minor_units() {
     use diesel::prelude::*;
     let minor: i64 = spend_lines::table
         .select(spend_lines::amount_minor)
-        .first(&mut *s.app.conn())
+        .first(&mut **s.app.conn())
         .unwrap();
     assert_eq!(minor, -2000);
     let mut bad = line.clone();

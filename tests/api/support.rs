@@ -133,7 +133,7 @@ impl TestApp {
             }
         };
         db::run_migrations(&target).expect("migrations");
-        let pool = db::build_pool(&target, Some(pool_size)).expect("pool");
+        let pool = db::build_pool(&target, Some(pool_size), db::SessionLimits::DEFAULT).expect("pool");
         let mut config = Config::for_database(target);
         configure(&mut config);
         let state = AppState::new(config, pool);
@@ -342,7 +342,7 @@ impl TestApp {
                 stays::created_at.eq(ts),
                 stays::updated_at.eq(ts),
             ))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
     }
 

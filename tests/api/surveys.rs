@@ -238,7 +238,10 @@ async fn invitations_follow_delay_expiry_consent_and_one_per_subject() {
     assert!(h.open_invitations().await.is_empty(), "not before its send time");
     use concierge::db::schema::survey_invitations as si;
     use diesel::prelude::*;
-    let (id, state): (String, String) = si::table.select((si::id, si::state)).first(&mut *h.app.conn()).unwrap();
+    let (id, state): (String, String) = si::table
+        .select((si::id, si::state))
+        .first(&mut **h.app.conn())
+        .unwrap();
     assert_eq!(state, "scheduled");
     let now = Utc::now().naive_utc();
     let r = concierge::jobs::run_once(&h.app.state.pool, now + Duration::hours(3)).unwrap();

@@ -393,7 +393,7 @@ async fn parallel_sweeps_record_each_breach_once() {
     let escalations: i64 = te::table
         .filter(te::kind.eq("escalation"))
         .count()
-        .get_result(&mut *d.app.conn())
+        .get_result(&mut **d.app.conn())
         .unwrap();
     assert_eq!(escalations, 6);
 }
@@ -419,7 +419,7 @@ async fn resolved_tickets_close_themselves_after_seven_quiet_days() {
     use diesel::prelude::*;
     diesel::update(tickets::table.find(id))
         .set(tickets::closed_at.eq(later(Duration::days(-31))))
-        .execute(&mut *d.app.conn())
+        .execute(&mut **d.app.conn())
         .unwrap();
     let r = d
         .app
@@ -747,7 +747,7 @@ async fn bad_ticket_input_is_refused_and_changes_nothing() {
     let stay: String = {
         use concierge::db::schema::stays;
         use diesel::prelude::*;
-        stays::table.select(stays::id).first(&mut *d.app.conn()).unwrap()
+        stays::table.select(stays::id).first(&mut **d.app.conn()).unwrap()
     };
     let r = d
         .app
@@ -959,14 +959,14 @@ async fn the_report_counts_times_and_rates_per_property_and_period() {
         let created: NaiveDateTime = tickets::table
             .find(id)
             .select(tickets::created_at)
-            .first(&mut *d.app.conn())
+            .first(&mut **d.app.conn())
             .unwrap();
         diesel::update(tickets::table.find(id))
             .set((
                 tickets::first_responded_at.eq(responded.map(|m| created + Duration::minutes(m))),
                 tickets::resolved_at.eq(resolved.map(|m| created + Duration::minutes(m))),
             ))
-            .execute(&mut *d.app.conn())
+            .execute(&mut **d.app.conn())
             .unwrap();
     };
     for id in ids.iter().take(2) {
@@ -1170,7 +1170,7 @@ async fn clocks_stay_honest_through_pauses_retriage_and_replies() {
     let id = t["id"].as_str().unwrap().to_string();
     diesel::update(tickets::table.find(&id))
         .set(tickets::resolution_due_at.eq(Some(later(Duration::minutes(-5)))))
-        .execute(&mut *d.app.conn())
+        .execute(&mut **d.app.conn())
         .unwrap();
     d.move_to(&d.agent, &id, json!({"to": "awaiting_customer"}))
         .await

@@ -1,0 +1,215 @@
+//! The connection pool: a manager that opens either backend with its session settings, and keeps
+//! connections the database has dropped out of the pool.
+//!
+//! r2d2 never drops a dead connection by itself. Here a connection is reported broken when a use
+//! case on it failed with a database-unavailable error and a `SELECT 1` on it fails too; the pool
+//! then discards it on return. After any broken connection, check-outs ping first for a short
+//! while, so the other idle connections a database restart killed are replaced before a request
+//! uses them: requests see 503 only while the database is really away.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+
+use super::{establish, Backend, DbConnection, DbTarget};
+use crate::error::ApiError;
+
+/// Per-session limits on PostgreSQL, so one slow statement or one held row lock fails its own
+/// request (503) instead of parking every pooled connection. Both stay well below the
+/// Idempotency-Key lease, so a request never outlives the key it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// `statement_timeout`: the longest one statement may run.
+    pub statement_timeout_ms: u64,
+    /// `lock_timeout`: the longest one statement may wait for a row or table lock.
+    pub lock_timeout_ms: u64,
+}
+
+impl SessionLimits {
+    pub const DEFAULT: SessionLimits = SessionLimits {
+        statement_timeout_ms: 10_000,
+        lock_timeout_ms: 2_000,
+    };
+
+    fn sql(&self, synchronous_commit_off: bool) -> String {
+        // A transaction left open by a stuck caller must not hold its locks for ever.
+        let idle_in_tx = (self.statement_timeout_ms * 3).max(10_000);
+        let mut sql = format!(
+            "SET statement_timeout = {}; SET lock_timeout = {}; \
+             SET idle_in_transaction_session_timeout = {idle_in_tx};",
+            self.statement_timeout_ms, self.lock_timeout_ms
+        );
+        if synchronous_commit_off {
+            sql.push_str(" SET synchronous_commit = off;");
+        }
+        sql
+    }
+}
+
+/// A pooled connection and whether it was found dead (then the pool discards it).
+pub struct Conn {
+    conn: DbConnection,
+    broken: bool,
+}
+
+impl Deref for Conn {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
+impl Conn {
+    /// After a use case failed as unavailable: is the connection itself gone? (A lock or
+    /// statement timeout leaves it healthy; a dropped session does not answer `SELECT 1`.)
+    pub fn check_after_failure(&mut self) {
+        if self.broken {
+            return;
+        }
+        if self.conn.batch_execute("SELECT 1").is_err() {
+            self.mark_broken();
+        }
+    }
+
+    fn mark_broken(&mut self) {
+        self.broken = true;
+        BROKEN_SEEN_AT.store(now_ms(), Ordering::Relaxed);
+        log::warn!("database connection lost: discarding it from the pool");
+    }
+}
+
+/// r2d2 manager that opens the right backend with its session settings. (Plain
+/// `MultiConnection::establish` hides libpq's real error behind "Invalid connection url".)
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    target: DbTarget,
+    /// Session settings run on each new PostgreSQL connection.
+    pg_session: String,
+}
+
+impl ConnectionManager {
+    /// A manager with the default session limits.
+    pub fn new(target: DbTarget) -> Self {
+        Self::with_limits(target, SessionLimits::DEFAULT, false)
+    }
+
+    pub fn with_limits(target: DbTarget, limits: SessionLimits, synchronous_commit_off: bool) -> Self {
+        Self {
+            target,
+            pg_session: limits.sql(synchronous_commit_off),
+        }
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = Conn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<Conn, r2d2::Error> {
+        let mut conn = establish(&self.target).map_err(r2d2::Error::ConnectionError)?;
+        if conn.backend() == Backend::Postgres {
+            conn.batch_execute(&self.pg_session).map_err(r2d2::Error::QueryError)?;
+        }
+        Ok(Conn { conn, broken: false })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), r2d2::Error> {
+        conn.conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        // Also a transaction manager left mid-transaction by a failed rollback.
+        conn.broken || conn.conn.is_broken()
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+/// When (unix ms) a connection was last found dead; 0 = never.
+static BROKEN_SEEN_AT: AtomicI64 = AtomicI64::new(0);
+/// How long after a dead connection check-outs ping before use.
+const SUSPECT_MS: i64 = 30_000;
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn suspect() -> bool {
+    let seen = BROKEN_SEEN_AT.load(Ordering::Relaxed);
+    seen != 0 && now_ms() - seen < SUSPECT_MS
+}
+
+/// A connection from the pool, known to be alive if the database dropped connections lately.
+/// The pool's check-out timeout (≈1 s) answers 503.
+pub fn checkout(pool: &Pool) -> Result<PooledConn, ApiError> {
+    for _ in 0..=pool.max_size() {
+        let mut conn = pool.get()?;
+        if !suspect() || conn.conn.batch_execute("SELECT 1").is_ok() {
+            return Ok(conn);
+        }
+        conn.mark_broken(); // dropped here: the pool discards it and opens a new one
+    }
+    Err(ApiError::Unavailable("no live database connection".into()))
+}
+
+/// Runs one use case on a checked-out connection; a database-unavailable failure checks the
+/// connection so a dead one leaves the pool.
+pub fn with_conn<T>(pool: &Pool, f: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>) -> Result<T, ApiError> {
+    let mut conn = checkout(pool)?;
+    let out = f(&mut conn);
+    if matches!(out, Err(ApiError::Unavailable(_))) {
+        conn.check_after_failure();
+    }
+    out
+}
+
+/// Pool sizes measured on the 2-core machines (ENGINEERING.md §3): PostgreSQL ≈ 2× cores, at
+/// least 8 so that a few requests waiting (at most `lock_timeout`) on one hot row leave room for
+/// the rest; SQLite has one writer, a few readers are enough. A short check-out timeout turns
+/// overload into a prompt 503 instead of a 30 s hang.
+pub fn build_pool(target: &DbTarget, max_size: Option<u32>, limits: SessionLimits) -> Result<Pool, String> {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(2);
+    let size = max_size.unwrap_or(match target.backend() {
+        Backend::Postgres => (cores * 2).clamp(8, 16),
+        Backend::Sqlite => 4,
+    });
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_millis(1000))
+        .test_on_check_out(false)
+        .build(ConnectionManager::with_limits(target.clone(), limits, false))
+        .map_err(|e| format!("cannot open the database ({}): {e}", target.describe()))
+}
+
+/// A small pool for bookkeeping whose loss in a database crash is harmless: Idempotency-Key
+/// claims and lease renewals, and the readiness probe (so a main pool parked on a hot row does
+/// not make an orchestrator kill a healthy instance). On PostgreSQL its connections commit
+/// without waiting for the WAL flush (`synchronous_commit = off`: visible to others at once,
+/// durable a fraction of a second later). A claim lost in a crash can only precede a business
+/// transaction that was lost too (the WAL is flushed in order); stored answers, which a client
+/// was told, go through the main pool and are durable. On SQLite (one writer, one file) it is
+/// the main pool.
+pub fn build_bookkeeping_pool(target: &DbTarget, main: &Pool, limits: SessionLimits) -> Pool {
+    match target.backend() {
+        Backend::Sqlite => main.clone(),
+        Backend::Postgres => r2d2::Pool::builder()
+            .max_size(main.max_size().min(8))
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_millis(1000))
+            .test_on_check_out(false)
+            .build_unchecked(ConnectionManager::with_limits(target.clone(), limits, true)),
+    }
+}

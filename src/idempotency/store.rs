@@ -1,0 +1,294 @@
+//! The `idempotency_keys` records: claim, lease, the applied marker written by the business
+//! transaction, the stored answer, release.
+//!
+//! Exactly once rests on the marker, not on timing: the first write transaction of a keyed
+//! request sets `committed_attempt` to its attempt id on the key's row, in the same transaction
+//! as the business change. A second attempt (a retry after a crash, or a takeover while the first
+//! still runs) finds the row marked by another attempt and rolls back, so the use case is applied
+//! at most once whatever crashed. The lease only decides when a retry may try.
+
+use std::cell::RefCell;
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use rand::Rng;
+
+use crate::crypto::Cipher;
+use crate::db::schema::idempotency_keys as t;
+use crate::db::{Backend, DbConnection};
+use crate::error::ApiError;
+use crate::services::audit::now;
+
+/// A claim lasts this long unless the running request renews it (every `RENEW_SECS`).
+pub const LEASE_SECS: i64 = 15;
+pub const RENEW_SECS: u64 = 5;
+const KEEP_HOURS: i64 = 48;
+
+/// The keyed request being served: who, which key, and this attempt's id.
+#[derive(Clone, Debug)]
+pub struct RequestKey {
+    pub caller: String,
+    pub key: String,
+    pub attempt: String,
+}
+
+thread_local! {
+    /// Set while a keyed request's use case runs on a blocking thread (`AppState::run`).
+    static CURRENT: RefCell<Option<RequestKey>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `key` as the current keyed request of this thread.
+pub fn with_request_key<T>(key: Option<RequestKey>, f: impl FnOnce() -> T) -> T {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            CURRENT.with(|c| *c.borrow_mut() = None);
+        }
+    }
+    CURRENT.with(|c| *c.borrow_mut() = key);
+    let _reset = Reset;
+    f()
+}
+
+/// Answer to a retry whose first attempt committed but whose answer was never stored (the
+/// server or the database stopped in between). It is stored as the key's answer.
+pub fn already_applied() -> ApiError {
+    ApiError::Conflict {
+        detail: "a request with this Idempotency-Key was already applied, but its answer was lost when the \
+                 server stopped; read the resource to see the result"
+            .into(),
+        existing_id: None,
+    }
+}
+
+/// Called first inside every write transaction: marks the current request's key as applied by
+/// this attempt, or refuses if another attempt already applied it. Outside keyed requests
+/// (jobs, tools, requests without the header) it does nothing.
+pub fn mark_applied(conn: &mut DbConnection) -> Result<(), ApiError> {
+    let Some(k) = CURRENT.with(|c| c.borrow().clone()) else {
+        return Ok(());
+    };
+    let n = diesel::update(t::table.find((&k.caller, &k.key)))
+        .filter(t::committed_attempt.is_null().or(t::committed_attempt.eq(&k.attempt)))
+        .set(t::committed_attempt.eq(&k.attempt))
+        .execute(conn)?;
+    if n == 1 {
+        return Ok(());
+    }
+    let marked: Option<Option<String>> = t::table
+        .find((&k.caller, &k.key))
+        .select(t::committed_attempt)
+        .first(conn)
+        .optional()?;
+    match marked {
+        Some(Some(_)) => Err(already_applied()),
+        // The record is gone (purged after 48 h): nothing left to guard.
+        _ => Ok(()),
+    }
+}
+
+pub enum Claim {
+    /// Run the request; the key is ours.
+    Run,
+    Replay {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+}
+
+/// What the claim needs to know of the request.
+pub struct ClaimRequest<'a> {
+    pub key: &'a RequestKey,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub request_hash: &'a str,
+    pub owner: &'a str,
+}
+
+type Row = (
+    String,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+    NaiveDateTime,
+    Option<String>,
+);
+
+pub fn claim(conn: &mut DbConnection, cipher: &Cipher, r: &ClaimRequest<'_>) -> Result<Claim, ApiError> {
+    let ts = now();
+    if rand::thread_rng().gen_ratio(1, 500) {
+        diesel::delete(t::table.filter(t::created_at.lt(ts - Duration::hours(KEEP_HOURS)))).execute(conn)?;
+    }
+    let (caller, key) = (&r.key.caller, &r.key.key);
+    let inserted = diesel::insert_into(t::table)
+        .values((
+            t::caller.eq(caller),
+            t::idem_key.eq(key),
+            t::method.eq(r.method),
+            t::path.eq(r.path),
+            t::request_hash.eq(r.request_hash),
+            t::locked_until.eq(ts + Duration::seconds(LEASE_SECS)),
+            t::created_at.eq(ts),
+            t::owner.eq(r.owner),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => return Ok(Claim::Run),
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let (hash, status, headers, body, locked_until, committed): Row = t::table
+        .find((caller, key))
+        .select((
+            t::request_hash,
+            t::status,
+            t::response_headers,
+            t::response_body,
+            t::locked_until,
+            t::committed_attempt,
+        ))
+        .first(conn)?;
+    if hash != r.request_hash {
+        return Err(ApiError::field(
+            "Idempotency-Key",
+            "was already used for a different request",
+        ));
+    }
+    if let (Some(status), Some(body)) = (status, body) {
+        return replay(cipher, status, headers, &body);
+    }
+    if locked_until > ts {
+        return Err(still_running());
+    }
+    if committed.is_some() {
+        // Applied, answer lost: that is the answer from now on.
+        let e = already_applied();
+        store_answer(conn, cipher, caller, key, 409, &[], &problem_body(&e))?;
+        return Err(e);
+    }
+    // The first attempt died without committing: take the key over.
+    let n = diesel::update(t::table.find((caller, key)))
+        .filter(t::locked_until.le(ts))
+        .filter(t::status.is_null())
+        .set((
+            t::locked_until.eq(ts + Duration::seconds(LEASE_SECS)),
+            t::owner.eq(r.owner),
+        ))
+        .execute(conn)?;
+    if n == 1 {
+        Ok(Claim::Run)
+    } else {
+        Err(still_running())
+    }
+}
+
+fn still_running() -> ApiError {
+    ApiError::Conflict {
+        detail: "a request with this Idempotency-Key is still being processed; retry shortly".into(),
+        existing_id: None,
+    }
+}
+
+fn problem_body(e: &ApiError) -> Vec<u8> {
+    serde_json::to_vec(&e.problem()).unwrap_or_default()
+}
+
+fn replay(cipher: &Cipher, status: i32, headers: Option<String>, body: &str) -> Result<Claim, ApiError> {
+    let (key_id, ct) = body
+        .split_once(':')
+        .ok_or_else(|| ApiError::internal("corrupt idempotency record"))?;
+    let body = cipher.decrypt(key_id, ct)?.into_bytes();
+    let headers: Vec<(String, String)> = serde_json::from_str(headers.as_deref().unwrap_or("[]")).unwrap_or_default();
+    let mut headers = headers;
+    if status >= 400 && headers.is_empty() {
+        headers.push(("content-type".into(), crate::error::PROBLEM_JSON.into()));
+    }
+    Ok(Claim::Replay {
+        status: status as u16,
+        headers,
+        body,
+    })
+}
+
+/// Stores the answer (encrypted: it may hold personal data or a one-time secret). Run on a
+/// durable connection: a client is told this answer.
+pub fn store_answer(
+    conn: &mut DbConnection,
+    cipher: &Cipher,
+    caller: &str,
+    key: &str,
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let enc = format!("{}:{}", cipher.key_id, cipher.encrypt(&String::from_utf8_lossy(body))?);
+    diesel::update(t::table.find((caller, key)))
+        .filter(t::status.is_null())
+        .set((
+            t::status.eq(Some(status as i32)),
+            t::response_headers.eq(Some(serde_json::to_string(headers).unwrap_or_default())),
+            t::response_body.eq(Some(enc)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Extends the lease of a key whose request is still running.
+pub fn renew(conn: &mut DbConnection, caller: &str, key: &str) -> Result<(), ApiError> {
+    diesel::update(t::table.find((caller, key)))
+        .filter(t::status.is_null())
+        .set(t::locked_until.eq(now() + Duration::seconds(LEASE_SECS)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Frees a key after a failure so the client may retry; if its use case was applied, ends the
+/// lease instead, so the retry hears "already applied" at once.
+pub fn release(conn: &mut DbConnection, caller: &str, key: &str) -> Result<(), ApiError> {
+    let freed = diesel::delete(t::table.find((caller, key)))
+        .filter(t::status.is_null())
+        .filter(t::committed_attempt.is_null())
+        .execute(conn)?;
+    if freed == 0 {
+        diesel::update(t::table.find((caller, key)))
+            .filter(t::status.is_null())
+            .set(t::locked_until.eq(now()))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// At start: the keys this instance's previous run left unanswered. Those never applied are
+/// freed (their requests died with the process); those applied answer "already applied" at
+/// once instead of after the lease. On SQLite every open key is this process's (one instance
+/// per file).
+pub fn release_abandoned(conn: &mut DbConnection, owner: &str) -> Result<(usize, usize), ApiError> {
+    let sqlite = conn.backend() == Backend::Sqlite;
+    let freed = if sqlite {
+        diesel::delete(
+            t::table
+                .filter(t::status.is_null())
+                .filter(t::committed_attempt.is_null()),
+        )
+        .execute(conn)?
+    } else {
+        diesel::delete(
+            t::table
+                .filter(t::status.is_null())
+                .filter(t::committed_attempt.is_null())
+                .filter(t::owner.eq(owner)),
+        )
+        .execute(conn)?
+    };
+    let expired = if sqlite {
+        diesel::update(t::table.filter(t::status.is_null()))
+            .set(t::locked_until.eq(now()))
+            .execute(conn)?
+    } else {
+        diesel::update(t::table.filter(t::status.is_null()).filter(t::owner.eq(owner)))
+            .set(t::locked_until.eq(now()))
+            .execute(conn)?
+    };
+    Ok((freed, expired))
+}
