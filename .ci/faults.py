@@ -34,7 +34,13 @@ data) in place and prints where it is. Runtime: about 5 minutes for all scenario
 import argparse, http.client, json, os, pwd, random, shutil, signal, socket  # noqa: E401
 import subprocess, sys, tempfile, threading, time, traceback, uuid  # noqa: E401
 
-PG_BIN = "/usr/lib/postgresql/15/bin"
+def _pg_bin():
+    import glob
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return os.path.dirname(found[-1]) if found else "/usr/lib/postgresql/15/bin"
+
+
+PG_BIN = _pg_bin()
 PG_USER = "concierge-fault"
 ADMIN = {"email": "ci.admin@example.com", "password": "Kestrel-harbour-lights-2026"}
 JWT_SECRET = "fault-harness-jwt-secret-0123456789abcdef"[:40]
@@ -225,6 +231,7 @@ class Op:
         self.kind, self.path, self.body, self.key, self.group = kind, path, body, key, group
         self.acked = None  # Resp of the acknowledgement
         self.gave_up = None  # Resp of the 4xx that ended it
+        self.applied_lost = None  # Resp of a 409 "already applied" (committed, answer lost)
         self.attempts = []
 
 
@@ -302,6 +309,9 @@ class Scenario:
             self.record(op.group, op.kind, r)
             if r.status is not None and 200 <= r.status < 300:
                 op.acked = r
+                return op
+            if r.status == 409 and b"already applied" in r.body:
+                op.applied_lost = r  # final: applied once, its answer lost in the crash
                 return op
             if r.status is not None and 400 <= r.status < 500 and r.status not in (409, 429):
                 op.gave_up = r
@@ -433,8 +443,14 @@ def check_exactly_once(sc):
         sc.failures.append(f"ticket {tid}: {n_comp} approved points compensations but "
                            f"{n_entries} compensation ledger entries")
     applied_unacked = sum(1 for o in others if counts.get((o.kind, o.key), 0) == 1)
+    said_applied = [o for o in others if o.applied_lost]
+    wrong = [o for o in said_applied if counts.get((o.kind, o.key), 0) != 1]
+    if wrong:
+        sc.failures.append(f"{len(wrong)} keys answered 'already applied' but applied "
+                           f"{counts.get((wrong[0].kind, wrong[0].key), 0)} times")
     return (f"acked {len(acked)} once {len(acked) - len(lost) - sum(1 for o in dup if o.acked)} "
-            f"lost {len(lost)} dup {len(dup)} | unacked {len(others)} (applied {applied_unacked})")
+            f"lost {len(lost)} dup {len(dup)} | unacked {len(others)} (applied {applied_unacked}, "
+            f"answered 'already applied' {len(said_applied)})")
 
 
 def check_replays(sc, sample):
@@ -586,9 +602,11 @@ def run_server_kill(h):
     # how long did keys in flight at the kill answer 409 "still being processed" afterwards?
     stuck = []
     for op in sc.ops:
-        late409 = [r for r in op.attempts if r.status == 409 and r.start >= ready]
+        late409 = [r for r in op.attempts
+                   if r.status == 409 and r.start >= ready and b"already applied" not in r.body]
         if late409:
-            end = op.acked.start if op.acked else time.time()
+            done = op.acked or op.applied_lost
+            end = done.start if done else time.time()
             stuck.append(end - late409[0].start)
     sc.figures.append(f"keys 409 after restart {len(stuck)} (max {max(stuck, default=0):.1f}s, "
                       f"p50 {pct(stuck, 50):.1f}s)")

@@ -17,8 +17,8 @@ use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use super::{establish, Backend, DbConnection, DbTarget};
 use crate::error::ApiError;
 
-/// Per-session limits on PostgreSQL, so one slow statement or one held row lock fails its own
-/// request (503) instead of parking every pooled connection. Both stay well below the
+/// Per-session limits, so one slow statement or one held row lock fails its own request (503)
+/// instead of parking every pooled connection (on SQLite the lock wait bounds `busy_timeout`). Both stay well below the
 /// Idempotency-Key lease, so a request never outlives the key it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionLimits {
@@ -94,6 +94,8 @@ pub struct ConnectionManager {
     target: DbTarget,
     /// Session settings run on each new PostgreSQL connection.
     pg_session: String,
+    /// SQLite's wait for the writer lock: the same bound as PostgreSQL's lock wait.
+    sqlite_session: String,
 }
 
 impl ConnectionManager {
@@ -106,6 +108,7 @@ impl ConnectionManager {
         Self {
             target,
             pg_session: limits.sql(synchronous_commit_off),
+            sqlite_session: format!("PRAGMA busy_timeout = {};", limits.lock_timeout_ms),
         }
     }
 }
@@ -116,9 +119,11 @@ impl ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<Conn, r2d2::Error> {
         let mut conn = establish(&self.target).map_err(r2d2::Error::ConnectionError)?;
-        if conn.backend() == Backend::Postgres {
-            conn.batch_execute(&self.pg_session).map_err(r2d2::Error::QueryError)?;
-        }
+        let session = match conn.backend() {
+            Backend::Postgres => &self.pg_session,
+            Backend::Sqlite => &self.sqlite_session,
+        };
+        conn.batch_execute(session).map_err(r2d2::Error::QueryError)?;
         Ok(Conn { conn, broken: false })
     }
 
@@ -152,8 +157,11 @@ fn suspect() -> bool {
 /// A connection from the pool, known to be alive if the database dropped connections lately.
 /// The pool's check-out timeout (≈1 s) answers 503.
 pub fn checkout(pool: &Pool) -> Result<PooledConn, ApiError> {
+    // One deadline for the whole check-out, however many dead connections it meets.
+    let deadline = std::time::Instant::now() + pool.connection_timeout();
     for _ in 0..=pool.max_size() {
-        let mut conn = pool.get()?;
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let mut conn = pool.get_timeout(left.max(Duration::from_millis(10)))?;
         if !suspect() || conn.conn.batch_execute("SELECT 1").is_ok() {
             return Ok(conn);
         }

@@ -234,9 +234,29 @@ async fn run_and_store(
 }
 
 /// Frees the key after a failure so the client may retry (kept if the use case committed).
+/// In the background, so the failure answer never waits for it (the client retries after
+/// `Retry-After` anyway); while the database is away it is retried for a while, so the
+/// client's retry after the outage runs at once instead of waiting out the lease.
 async fn release(state: &AppState, rk: &RequestKey) {
+    let (state, rk) = (state.clone(), rk.clone());
+    actix_web::rt::spawn(async move {
+        for _ in 0..store::LEASE_SECS {
+            if try_release(&state, &rk).await {
+                return;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        log::warn!("idempotency: gave up releasing a key; its lease lapses instead");
+    });
+}
+
+async fn try_release(state: &AppState, rk: &RequestKey) -> bool {
     let (caller, key) = (rk.caller.clone(), rk.key.clone());
-    if let Err(e) = state.db(move |conn| store::release(conn, &caller, &key)).await {
-        log::error!("idempotency: cannot release a key: {e}");
+    match state.db(move |conn| store::release(conn, &caller, &key)).await {
+        Ok(()) => true,
+        Err(e) => {
+            log::warn!("idempotency: cannot release a key yet: {e}");
+            false
+        }
     }
 }

@@ -11,6 +11,7 @@ mod compensation_limits;
 mod contact_search;
 mod customers;
 mod errors;
+mod faults;
 mod idempotency;
 mod input;
 mod jwt;

@@ -325,3 +325,33 @@ async fn spend_lines_attach_to_stays_in_minor_units() {
     );
     assert_eq!(s.app.count("spend_lines"), 1);
 }
+
+#[actix_rt::test]
+async fn a_full_batch_of_documented_size_fits_its_body_limit() {
+    let s = setup().await;
+    // 1,000 stays with long (but valid) fields: well over the 256 KiB default limit.
+    let items: Vec<Value> = (0..1000)
+        .map(|i| {
+            let mut st = s.stay(&format!("CNF-{i:05}-{}", "X".repeat(50)), "reserved");
+            st["room_type"] = json!("R".repeat(64));
+            st
+        })
+        .collect();
+    let body = json!({ "items": items });
+    assert!(
+        body.to_string().len() > 256 * 1024,
+        "the test batch exceeds the default limit"
+    );
+    let r = s.push("/api/v1/stays/batch", body, "batch-full").await;
+    r.expect(200);
+    assert_eq!(r.body["created"], 1000);
+    assert_eq!(s.app.count("stays"), 1000);
+    // Other operations keep the 256 KiB limit.
+    let big = json!({"given_name": "A", "family_name": "B", "notes": "n".repeat(300 * 1024)});
+    let r = s.app.post("/api/v1/customers", &s.admin, big).await;
+    assert!(
+        r.problem(413)["detail"].as_str().unwrap().contains("256 KiB"),
+        "{}",
+        r.raw
+    );
+}

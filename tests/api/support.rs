@@ -133,9 +133,9 @@ impl TestApp {
             }
         };
         db::run_migrations(&target).expect("migrations");
-        let pool = db::build_pool(&target, Some(pool_size), db::SessionLimits::DEFAULT).expect("pool");
-        let mut config = Config::for_database(target);
+        let mut config = Config::for_database(target.clone());
         configure(&mut config);
+        let pool = db::build_pool(&target, Some(pool_size), config.db_limits).expect("pool");
         let state = AppState::new(config, pool);
         {
             let mut conn = state.pool.get().unwrap();
