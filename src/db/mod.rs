@@ -1,5 +1,6 @@
 //! Persistence: the two-backend connection, the pool, migrations and the table definitions.
 
+pub mod applied;
 mod pool;
 pub mod schema;
 
@@ -133,7 +134,7 @@ where
 {
     // First statement of every write: a keyed request's marker (exactly once, `idempotency`).
     let f = |c: &mut DbConnection| {
-        crate::idempotency::mark_applied(c)?;
+        applied::mark_applied(c)?;
         f(c)
     };
     match conn.backend() {

@@ -26,9 +26,10 @@ use actix_web::{web, Error, HttpResponse, ResponseError};
 use sha2::{Digest, Sha256};
 
 use crate::auth::principal::Principal;
+pub use crate::db::applied::{with_request_key, RequestKey};
 use crate::error::ApiError;
 use crate::state::AppState;
-pub use store::{mark_applied, release_abandoned, with_request_key, RequestKey};
+pub use store::release_abandoned;
 use store::{Claim, ClaimRequest};
 
 pub const HEADER: &str = "idempotency-key";

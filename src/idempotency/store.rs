@@ -1,19 +1,14 @@
-//! The `idempotency_keys` records: claim, lease, the applied marker written by the business
-//! transaction, the stored answer, release.
+//! The `idempotency_keys` records: claim, lease, the stored answer, release.
 //!
-//! Exactly once rests on the marker, not on timing: the first write transaction of a keyed
-//! request sets `committed_attempt` to its attempt id on the key's row, in the same transaction
-//! as the business change. A second attempt (a retry after a crash, or a takeover while the first
-//! still runs) finds the row marked by another attempt and rolls back, so the use case is applied
-//! at most once whatever crashed. The lease only decides when a retry may try.
-
-use std::cell::RefCell;
+//! Exactly once rests on the applied marker the business transaction writes (`db::applied`),
+//! not on timing: the lease only decides when a retry may try.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use rand::Rng;
 
 use crate::crypto::Cipher;
+use crate::db::applied::{already_applied, RequestKey};
 use crate::db::schema::idempotency_keys as t;
 use crate::db::{Backend, DbConnection};
 use crate::error::ApiError;
@@ -23,69 +18,6 @@ use crate::services::audit::now;
 pub const LEASE_SECS: i64 = 15;
 pub const RENEW_SECS: u64 = 5;
 const KEEP_HOURS: i64 = 48;
-
-/// The keyed request being served: who, which key, and this attempt's id.
-#[derive(Clone, Debug)]
-pub struct RequestKey {
-    pub caller: String,
-    pub key: String,
-    pub attempt: String,
-}
-
-thread_local! {
-    /// Set while a keyed request's use case runs on a blocking thread (`AppState::run`).
-    static CURRENT: RefCell<Option<RequestKey>> = const { RefCell::new(None) };
-}
-
-/// Runs `f` with `key` as the current keyed request of this thread.
-pub fn with_request_key<T>(key: Option<RequestKey>, f: impl FnOnce() -> T) -> T {
-    struct Reset;
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            CURRENT.with(|c| *c.borrow_mut() = None);
-        }
-    }
-    CURRENT.with(|c| *c.borrow_mut() = key);
-    let _reset = Reset;
-    f()
-}
-
-/// Answer to a retry whose first attempt committed but whose answer was never stored (the
-/// server or the database stopped in between). It is stored as the key's answer.
-pub fn already_applied() -> ApiError {
-    ApiError::Conflict {
-        detail: "a request with this Idempotency-Key was already applied, but its answer was lost when the \
-                 server stopped; read the resource to see the result"
-            .into(),
-        existing_id: None,
-    }
-}
-
-/// Called first inside every write transaction: marks the current request's key as applied by
-/// this attempt, or refuses if another attempt already applied it. Outside keyed requests
-/// (jobs, tools, requests without the header) it does nothing.
-pub fn mark_applied(conn: &mut DbConnection) -> Result<(), ApiError> {
-    let Some(k) = CURRENT.with(|c| c.borrow().clone()) else {
-        return Ok(());
-    };
-    let n = diesel::update(t::table.find((&k.caller, &k.key)))
-        .filter(t::committed_attempt.is_null().or(t::committed_attempt.eq(&k.attempt)))
-        .set(t::committed_attempt.eq(&k.attempt))
-        .execute(conn)?;
-    if n == 1 {
-        return Ok(());
-    }
-    let marked: Option<Option<String>> = t::table
-        .find((&k.caller, &k.key))
-        .select(t::committed_attempt)
-        .first(conn)
-        .optional()?;
-    match marked {
-        Some(Some(_)) => Err(already_applied()),
-        // The record is gone (purged after 48 h): nothing left to guard.
-        _ => Ok(()),
-    }
-}
 
 pub enum Claim {
     /// Run the request; the key is ours.
