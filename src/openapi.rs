@@ -113,8 +113,11 @@ fn add_idempotency(op: &mut Operation) {
         .description(Some(format!(
             "Retry safely: the same key with the same request from the same authenticated caller \
              replays the first answer (header `Idempotent-Replayed: true`) for 48 h; the same key \
-             with another request answers 422; while the first is still running, 409. A caller \
-             who can no longer authenticate gets 401, never a stored answer.{rule}"
+             with another request answers 422; while the first is still running, 409. An answer is \
+             stored durably before it is sent; a request is applied at most once — if the server \
+             stopped between applying it and storing its answer, the retry answers 409 \
+             \"already applied\" (read the resource to see the result). A caller who can no \
+             longer authenticate gets 401, never a stored answer.{rule}"
         )))
         .schema(Some(
             ObjectBuilder::new()
@@ -128,7 +131,8 @@ fn add_idempotency(op: &mut Operation) {
     add(
         op,
         "409",
-        "A request with this Idempotency-Key is still being processed",
+        "A request with this Idempotency-Key is still being processed, or was already applied but \
+         its answer was lost when the server stopped",
     );
     add(op, "400", "Malformed JSON, or a malformed `Idempotency-Key`");
     add(
