@@ -18,6 +18,7 @@ mod jwt;
 mod leaks_and_headers;
 mod ledger_props;
 mod loyalty;
+mod migrations;
 mod openapi;
 mod property_restriction;
 mod seed;
