@@ -34,7 +34,10 @@ const PG_INDEXES: &str = "SELECT i.tablename::text AS a, i.indexname::text AS b 
 const SQLITE_ONLY_TABLES: &str = "customers_fts";
 const PG_ONLY_INDEXES: [&str; 1] = ["customers_search_trgm_idx"];
 
-fn names(conn: &mut DbConnection, sql: &str) -> BTreeSet<(String, String)> {
+/// (table, column) or (table, index) pairs.
+type Names = BTreeSet<(String, String)>;
+
+fn names(conn: &mut DbConnection, sql: &str) -> Names {
     diesel::sql_query(sql)
         .load::<Name>(conn)
         .unwrap()
@@ -43,7 +46,7 @@ fn names(conn: &mut DbConnection, sql: &str) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-fn sqlite_schema() -> (BTreeSet<(String, String)>, BTreeSet<(String, String)>) {
+fn sqlite_schema() -> (Names, Names) {
     let dir = std::env::temp_dir().join(format!("concierge-parity-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let target = DbTarget::Sqlite(dir.join("p.db").to_string_lossy().into_owned());
@@ -54,7 +57,7 @@ fn sqlite_schema() -> (BTreeSet<(String, String)>, BTreeSet<(String, String)>) {
     out
 }
 
-fn diff(what: &str, sqlite: &BTreeSet<(String, String)>, pg: &BTreeSet<(String, String)>) -> Vec<String> {
+fn diff(what: &str, sqlite: &Names, pg: &Names) -> Vec<String> {
     let mut out = Vec::new();
     for x in sqlite.difference(pg) {
         out.push(format!("{what} {}.{} only on SQLite", x.0, x.1));
