@@ -24,7 +24,7 @@ use crate::db::schema::{
     customers, ledger_entries as le, ledger_lot_consumptions as lc, loyalty_accounts as la, loyalty_property_rules,
     loyalty_settings, spend_lines, stays, tier_changes,
 };
-use crate::db::{read_tx, write_tx, Backend, DbConnection};
+use crate::db::{read_tx, write_tx, DbConnection};
 use crate::error::ApiError;
 use crate::services::audit::{self, new_id, now};
 use crate::services::fields::Checks;
@@ -327,18 +327,8 @@ pub fn ensure_account(conn: &mut DbConnection, customer_id: &str) -> Result<bool
             ))
             .execute(conn)
     };
-    // On PostgreSQL a concurrent first earning may enrol the guest a moment before us: the
-    // insert runs in a savepoint so that losing that race is not an error and leaves our
-    // transaction usable. SQLite's write transaction holds the database lock: no race.
-    let inserted = match conn.backend() {
-        Backend::Postgres => conn.transaction(insert),
-        Backend::Sqlite => insert(conn),
-    };
-    match inserted {
-        Ok(_) => Ok(true),
-        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    // A concurrent first earning may enrol the guest a moment before us.
+    crate::db::dialect::insert_or_skip(conn, insert)
 }
 
 /// How a negative posting chooses its lots.

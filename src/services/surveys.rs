@@ -625,18 +625,10 @@ pub fn issue(conn: &mut DbConnection, n: NewInvitation) -> Result<Result<(String
             .execute(conn)
     };
     // A concurrent issuer for the same subject (a PMS retry, a manual invitation) may insert
-    // first: the unique index refuses the second, which is then skipped, not an error — on
-    // PostgreSQL inside a savepoint so the caller's transaction (a check-out) carries on.
-    let inserted = match conn.backend() {
-        crate::db::Backend::Postgres => conn.transaction(insert),
-        crate::db::Backend::Sqlite => insert(conn),
-    };
-    match inserted {
-        Ok(_) => {}
-        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
-            return Ok(Err(Skipped::OpenForSubject(String::new())));
-        }
-        Err(e) => return Err(e.into()),
+    // first: the unique index refuses the second, which is then skipped, not an error (the
+    // caller's transaction, a check-out, carries on).
+    if !crate::db::dialect::insert_or_skip(conn, insert)? {
+        return Ok(Err(Skipped::OpenForSubject(String::new())));
     }
     Ok(Ok((id, token)))
 }
