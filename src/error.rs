@@ -280,7 +280,8 @@ impl From<diesel::result::Error> for ApiError {
 /// statement and lock timeouts (`SessionLimits`), a server shutting down, restarting or in
 /// recovery. They answer 503 with Retry-After; the request changed nothing.
 fn is_busy(msg: &str) -> bool {
-    const TRANSIENT: [&str; 8] = [
+    const TRANSIENT: [&str; 9] = [
+        "deadlock detected",
         "database is locked",
         "database is busy",
         "canceling statement due to statement timeout",

@@ -113,6 +113,16 @@ impl AppState {
         .await
     }
 
+    /// Like `db`, outside admission control: only for the few steps that must not be refused
+    /// for overload once a use case has run (storing its Idempotency-Key answer, releasing a key).
+    pub async fn db_unadmitted<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        Self::run(self.pool.clone(), f).await
+    }
+
     /// Like `db`, on the bookkeeping pool (Idempotency-Key claims and leases, readiness).
     pub async fn bookkeeping<T, F>(&self, f: F) -> Result<T, ApiError>
     where

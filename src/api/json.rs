@@ -36,6 +36,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let json = is_json(req);
+        // The operation's limit applies to the decoded body too (a gzip body is read compressed).
+        let default = req
+            .app_data::<web::Data<crate::state::AppState>>()
+            .map_or(crate::body_limits::DEFAULT_BODY_LIMIT, |s| s.config.json_limit);
+        let limit = crate::body_limits::limit_for(req.path(), default);
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !json {
@@ -50,6 +55,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                     ApiError::BadRequest("cannot read the request body".into())
                 }
             })?;
+            if body.len() > limit {
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "the body exceeds the {} limit of this operation",
+                    crate::body_limits::human(limit)
+                )));
+            }
             match body.iter().find(|b| !b.is_ascii_whitespace()) {
                 Some(b'{') => {}
                 None => return Err(ApiError::BadRequest("empty body: send a JSON object".into())),

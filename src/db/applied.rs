@@ -40,15 +40,22 @@ pub fn with_request_key<T>(key: Option<RequestKey>, f: impl FnOnce() -> T) -> T 
     f()
 }
 
+const ALREADY_APPLIED: &str = "a request with this Idempotency-Key was already applied, but its answer was lost \
+     when the server stopped; read the resource to see the result";
+
 /// Answer to a retry whose first attempt committed but whose answer was never stored (the
 /// server or the database stopped in between). It is stored as the key's answer.
 pub fn already_applied() -> ApiError {
     ApiError::Conflict {
-        detail: "a request with this Idempotency-Key was already applied, but its answer was lost when the \
-                 server stopped; read the resource to see the result"
-            .into(),
+        detail: ALREADY_APPLIED.into(),
         existing_id: None,
     }
+}
+
+/// Whether `e` is that refusal: a use case running several transactions (a batch) must stop at
+/// it rather than report it per item.
+pub fn is_already_applied(e: &ApiError) -> bool {
+    matches!(e, ApiError::Conflict { detail, .. } if detail == ALREADY_APPLIED)
 }
 
 /// Called first inside every write transaction: marks the current request's key as applied by
@@ -72,7 +79,8 @@ pub fn mark_applied(conn: &mut DbConnection) -> Result<(), ApiError> {
         .optional()?;
     match marked {
         Some(Some(_)) => Err(already_applied()),
-        // The record is gone (purged after 48 h): nothing left to guard.
-        _ => Ok(()),
+        // The key's record is gone (released by a stale attempt, or purged): applying now could
+        // not be guarded, so refuse; the client's retry claims the key afresh.
+        _ => Err(ApiError::Unavailable("the Idempotency-Key record is gone".into())),
     }
 }

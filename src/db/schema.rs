@@ -235,6 +235,7 @@ diesel::table! {
         created_at -> Timestamp,
         committed_attempt -> Nullable<Text>,
         owner -> Nullable<Text>,
+        attempt -> Nullable<Text>,
     }
 }
 

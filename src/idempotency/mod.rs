@@ -161,17 +161,27 @@ pub async fn idempotency(
 }
 
 /// Renews the key's lease while its request runs; stopped when the request ends.
-fn keep_leased(state: &AppState, rk: &RequestKey) -> actix_web::rt::task::JoinHandle<()> {
-    let (state, caller, key) = (state.clone(), rk.caller.clone(), rk.key.clone());
-    actix_web::rt::spawn(async move {
+/// The renewal stops when the guard drops: also when the request future is dropped mid-way
+/// (actix drops it when the client's connection breaks).
+fn keep_leased(state: &AppState, rk: &RequestKey) -> LeaseGuard {
+    let (state, rk) = (state.clone(), rk.clone());
+    LeaseGuard(actix_web::rt::spawn(async move {
         loop {
             actix_web::rt::time::sleep(std::time::Duration::from_secs(store::RENEW_SECS)).await;
-            let (c, k) = (caller.clone(), key.clone());
-            if let Err(e) = state.bookkeeping(move |conn| store::renew(conn, &c, &k)).await {
+            let rk = rk.clone();
+            if let Err(e) = state.bookkeeping(move |conn| store::renew(conn, &rk)).await {
                 log::warn!("idempotency: cannot renew a lease: {e}");
             }
         }
-    })
+    }))
+}
+
+struct LeaseGuard(actix_web::rt::task::JoinHandle<()>);
+
+impl Drop for LeaseGuard {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Runs the request whose key we hold and stores its answer (a 5xx frees the key instead).
@@ -183,7 +193,7 @@ async fn run_and_store(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let lease = keep_leased(state, &rk);
     let res = REQUEST_KEY.scope(rk.clone(), next.call(req)).await;
-    lease.abort();
+    drop(lease);
     let res = match res {
         Ok(r) => r,
         Err(e) => {
@@ -214,15 +224,23 @@ async fn run_and_store(
         .collect();
     let stored = {
         let (cipher, bytes, rk) = (state.cipher.clone(), bytes.clone(), rk.clone());
-        // The main pool: its commits are durable before the client is told anything.
+        // The main pool (durable commits), outside admission control: a committed use case's
+        // answer must not be refused for overload.
         state
-            .db(move |conn| store::store_answer(conn, &cipher, &rk.caller, &rk.key, status.as_u16(), &headers, &bytes))
+            .db_unadmitted(move |conn| {
+                let answer = store::Answer {
+                    status: status.as_u16(),
+                    headers: &headers,
+                    body: &bytes,
+                };
+                store::store_answer(conn, &cipher, &rk.caller, &rk.key, Some(&rk.attempt), &answer)
+            })
             .await
     };
-    if let Err(e) = stored {
-        // Never acknowledge what a retry could not replay: the client retries, and the key's
-        // applied marker answers that retry without running the use case again.
-        log::error!("idempotency: cannot store the answer: {e}");
+    if !matches!(stored, Ok(true)) {
+        // Never acknowledge what a retry could not replay: the client retries and gets the
+        // stored answer, or the key's applied marker answers without running the use case.
+        log::error!("idempotency: the answer was not stored: {stored:?}");
         let e = ApiError::Unavailable("the answer could not be recorded".into());
         return Ok(ServiceResponse::new(http_req, e.error_response()));
     }
@@ -252,8 +270,8 @@ async fn release(state: &AppState, rk: &RequestKey) {
 }
 
 async fn try_release(state: &AppState, rk: &RequestKey) -> bool {
-    let (caller, key) = (rk.caller.clone(), rk.key.clone());
-    match state.db(move |conn| store::release(conn, &caller, &key)).await {
+    let rk = rk.clone();
+    match state.db_unadmitted(move |conn| store::release(conn, &rk)).await {
         Ok(()) => true,
         Err(e) => {
             log::warn!("idempotency: cannot release a key yet: {e}");

@@ -63,6 +63,7 @@ pub fn claim(conn: &mut DbConnection, cipher: &Cipher, r: &ClaimRequest<'_>) -> 
             t::locked_until.eq(ts + Duration::seconds(LEASE_SECS)),
             t::created_at.eq(ts),
             t::owner.eq(r.owner),
+            t::attempt.eq(&r.key.attempt),
         ))
         .execute(conn);
     match inserted {
@@ -96,7 +97,12 @@ pub fn claim(conn: &mut DbConnection, cipher: &Cipher, r: &ClaimRequest<'_>) -> 
     if committed.is_some() {
         // Applied, answer lost: that is the answer from now on.
         let e = already_applied();
-        store_answer(conn, cipher, caller, key, 409, &[], &problem_body(&e))?;
+        let answer = Answer {
+            status: 409,
+            headers: &[],
+            body: &problem_body(&e),
+        };
+        store_answer(conn, cipher, caller, key, None, &answer)?;
         return Err(e);
     }
     // The first attempt died without committing: take the key over.
@@ -106,6 +112,7 @@ pub fn claim(conn: &mut DbConnection, cipher: &Cipher, r: &ClaimRequest<'_>) -> 
         .set((
             t::locked_until.eq(ts + Duration::seconds(LEASE_SECS)),
             t::owner.eq(r.owner),
+            t::attempt.eq(&r.key.attempt),
         ))
         .execute(conn)?;
     if n == 1 {
@@ -143,48 +150,74 @@ fn replay(cipher: &Cipher, status: i32, headers: Option<String>, body: &str) -> 
     })
 }
 
+/// An answer to keep.
+pub struct Answer<'a> {
+    pub status: u16,
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+}
+
 /// Stores the answer (encrypted: it may hold personal data or a one-time secret). Run on a
-/// durable connection: a client is told this answer.
+/// durable connection: a client is told this answer. With `attempt`, only the attempt that
+/// applied the use case — or, if none did, the one holding the claim — may answer, so a losing
+/// attempt never overwrites the winner's answer; `Ok(false)` when this attempt may not.
 pub fn store_answer(
     conn: &mut DbConnection,
     cipher: &Cipher,
     caller: &str,
     key: &str,
-    status: u16,
-    headers: &[(String, String)],
-    body: &[u8],
-) -> Result<(), ApiError> {
-    let enc = format!("{}:{}", cipher.key_id, cipher.encrypt(&String::from_utf8_lossy(body))?);
-    diesel::update(t::table.find((caller, key)))
+    attempt: Option<&str>,
+    a: &Answer<'_>,
+) -> Result<bool, ApiError> {
+    let enc = format!(
+        "{}:{}",
+        cipher.key_id,
+        cipher.encrypt(&String::from_utf8_lossy(a.body))?
+    );
+    let mut q = diesel::update(t::table.find((caller, key)))
         .filter(t::status.is_null())
+        .into_boxed();
+    if let Some(me) = attempt {
+        q = q.filter(
+            t::committed_attempt
+                .eq(me)
+                .or(t::committed_attempt.is_null().and(t::attempt.eq(me))),
+        );
+    }
+    let n = q
         .set((
-            t::status.eq(Some(status as i32)),
-            t::response_headers.eq(Some(serde_json::to_string(headers).unwrap_or_default())),
+            t::status.eq(Some(a.status as i32)),
+            t::response_headers.eq(Some(serde_json::to_string(a.headers).unwrap_or_default())),
             t::response_body.eq(Some(enc)),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(n == 1)
 }
 
-/// Extends the lease of a key whose request is still running.
-pub fn renew(conn: &mut DbConnection, caller: &str, key: &str) -> Result<(), ApiError> {
-    diesel::update(t::table.find((caller, key)))
+/// Extends the lease of a key whose request is still running (this attempt's claim only).
+pub fn renew(conn: &mut DbConnection, rk: &RequestKey) -> Result<(), ApiError> {
+    diesel::update(t::table.find((&rk.caller, &rk.key)))
         .filter(t::status.is_null())
+        .filter(t::attempt.eq(&rk.attempt))
         .set(t::locked_until.eq(now() + Duration::seconds(LEASE_SECS)))
         .execute(conn)?;
     Ok(())
 }
 
-/// Frees a key after a failure so the client may retry; if its use case was applied, ends the
-/// lease instead, so the retry hears "already applied" at once.
-pub fn release(conn: &mut DbConnection, caller: &str, key: &str) -> Result<(), ApiError> {
-    let freed = diesel::delete(t::table.find((caller, key)))
+/// Frees this attempt's claim after a failure so the client may retry; if the use case was
+/// applied, ends the lease instead, so the retry hears "already applied" at once. A claim taken
+/// over by a later attempt is left alone.
+pub fn release(conn: &mut DbConnection, rk: &RequestKey) -> Result<(), ApiError> {
+    let mine = t::table.find((&rk.caller, &rk.key));
+    let freed = diesel::delete(mine)
         .filter(t::status.is_null())
         .filter(t::committed_attempt.is_null())
+        .filter(t::attempt.eq(&rk.attempt))
         .execute(conn)?;
     if freed == 0 {
-        diesel::update(t::table.find((caller, key)))
+        diesel::update(mine)
             .filter(t::status.is_null())
+            .filter(t::attempt.eq(&rk.attempt))
             .set(t::locked_until.eq(now()))
             .execute(conn)?;
     }

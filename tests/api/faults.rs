@@ -212,6 +212,14 @@ async fn the_applied_marker_lets_one_attempt_commit() {
     assert!(run(&mut conn, "first").is_ok(), "the same attempt may write again");
     let second = run(&mut conn, "second").unwrap_err();
     assert_eq!(actix_web::ResponseError::status_code(&second).as_u16(), 409);
+    // A key whose record is gone (released by a stale attempt) cannot be guarded: refused.
+    let gone = RequestKey {
+        caller: "staff:x".into(),
+        key: "gone".into(),
+        attempt: "a".into(),
+    };
+    let refused = with_request_key(Some(gone), || db::write_tx(&mut conn, |_| Ok(()))).unwrap_err();
+    assert_eq!(actix_web::ResponseError::status_code(&refused).as_u16(), 503);
     // Outside a keyed request nothing is checked.
     assert!(db::write_tx(&mut conn, |_| Ok(())).is_ok());
 }

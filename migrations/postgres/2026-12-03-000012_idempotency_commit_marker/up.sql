@@ -4,4 +4,7 @@
 -- left unanswered and uncommitted at once.
 ALTER TABLE idempotency_keys ADD COLUMN committed_attempt TEXT;
 ALTER TABLE idempotency_keys ADD COLUMN owner TEXT;
+-- The attempt holding the claim: only it renews, releases or answers (a stale attempt's late
+-- release must not free a key another attempt holds).
+ALTER TABLE idempotency_keys ADD COLUMN attempt TEXT;
 CREATE INDEX idempotency_keys_open_idx ON idempotency_keys (owner) WHERE status IS NULL;
