@@ -535,53 +535,48 @@ def finish(sc, replay_sample=200):
 
 
 # ---------------------------------------------------------------- scenarios
-def run_pg_stop(h):
-    sc = Scenario(h, "pg-stop")
+def run_outage(h, name, fault, warmup=4, replay_sample=200):
+    """Default load, then `fault()` (which returns figures to report), then recovery checks."""
+    sc = Scenario(h, name)
     sc.start_default_load()
-    time.sleep(4)
+    time.sleep(warmup)
     t0 = time.time()
-    h.pg.stop("fast")
-    time.sleep(15)
-    h.pg.start()
+    sc.figures.extend(fault())
     sc.windows.append((t0, time.time()))
     sc.measure_recovery()
     time.sleep(3)
     sc.stop_load(drain=20)
-    finish(sc)
+    finish(sc, replay_sample=replay_sample)
     return sc
+
+
+def run_pg_stop(h):
+    def fault():
+        h.pg.stop("fast")
+        time.sleep(15)
+        h.pg.start()
+        return []
+    return run_outage(h, "pg-stop", fault)
 
 
 def run_pg_terminate(h):
-    sc = Scenario(h, "pg-terminate")
-    sc.start_default_load()
-    time.sleep(4)
-    t0, killed = time.time(), 0
-    for _ in range(3):
-        killed += h.pg.terminate_backends()
-        time.sleep(2)
-    sc.windows.append((t0, time.time()))
-    sc.figures.append(f"terminated {killed} backends")
-    sc.measure_recovery()
-    time.sleep(3)
-    sc.stop_load(drain=20)
-    finish(sc)
-    return sc
+    def fault():
+        killed = 0
+        for _ in range(3):
+            killed += h.pg.terminate_backends()
+            time.sleep(2)
+        return [f"terminated {killed} backends"]
+    return run_outage(h, "pg-terminate", fault)
 
 
 def run_pg_crash(h):
-    sc = Scenario(h, "pg-crash")
-    sc.start_default_load()
-    time.sleep(5)
-    t0 = time.time()
-    h.pg.stop("immediate")
-    time.sleep(5)
-    h.pg.start()
-    sc.windows.append((t0, time.time()))
-    sc.measure_recovery()
-    time.sleep(3)
-    sc.stop_load(drain=20)
-    finish(sc, replay_sample=0)  # every acknowledged answer must have survived the crash
-    return sc
+    def fault():
+        h.pg.stop("immediate")
+        time.sleep(5)
+        h.pg.start()
+        return []
+    # every acknowledged answer must have survived the crash
+    return run_outage(h, "pg-crash", fault, warmup=5, replay_sample=0)
 
 
 def run_server_kill(h):
