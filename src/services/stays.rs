@@ -553,9 +553,7 @@ pub fn upsert_batch(conn: &mut DbConnection, who: &Principal, batch: StayBatch) 
                     error: None,
                 });
             }
-            // Nothing committed yet, or a retry of a batch already applied: the whole request
-            // fails and changed nothing. Once items have committed, a transient failure is that
-            // item's result, so the client learns exactly which items went through.
+            // Whole-request failure only while nothing committed; then it is the item's result.
             Err(e) if crate::db::applied::is_already_applied(&e) => return Err(e),
             Err(e @ (ApiError::Internal(_) | ApiError::Unavailable(_))) if out.created + out.updated == 0 => {
                 return Err(e)
