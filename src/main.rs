@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use actix_web::HttpServer;
-use concierge::config::Config;
-use concierge::{build_app, db, services, AppState};
+use concierge::server::config::Config;
+use concierge::{app, build_app, db, features, AppState};
 
 const USAGE: &str = "usage: concierge [serve|migrate|seed-demo|openapi]
 
@@ -73,14 +73,14 @@ fn seed_demo() -> Result<(), String> {
     let (config, pool) = prepare()?;
     let state = AppState::new(config, pool);
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-    let report = services::seed::seed_demo(&mut conn, &state.cipher).map_err(|e| e.to_string())?;
+    let report = app::seed::seed_demo(&mut conn, &state.cipher).map_err(|e| e.to_string())?;
     println!("{report}");
     Ok(())
 }
 
 fn run_jobs() -> Result<(), String> {
     let (_, pool) = prepare()?;
-    let report = concierge::jobs::run_once(&pool, chrono::Utc::now().naive_utc()).map_err(|e| e.to_string())?;
+    let report = concierge::app::jobs::run_once(&pool, chrono::Utc::now().naive_utc()).map_err(|e| e.to_string())?;
     println!("{report}");
     Ok(())
 }
@@ -89,7 +89,7 @@ fn serve() -> Result<(), String> {
     let (config, pool) = prepare()?;
     {
         let mut conn = pool.get().map_err(|e| format!("database unreachable: {e}"))?;
-        match services::auth::ensure_bootstrap_admin(&mut conn, config.admin_email.as_deref(), config.admin_password.as_deref()) {
+        match features::sessions::ensure_bootstrap_admin(&mut conn, config.admin_email.as_deref(), config.admin_password.as_deref()) {
             Ok(Some((email, Some(generated)))) => log::warn!(
                 "no admin existed: created {email} with the generated password {generated} (shown once; set CONCIERGE_ADMIN_EMAIL/CONCIERGE_ADMIN_PASSWORD to choose)"
             ),
@@ -98,7 +98,7 @@ fn serve() -> Result<(), String> {
             Err(e) => return Err(format!("cannot create the bootstrap admin: {e}")),
         }
         // Keys this instance's previous run left unanswered (it was killed mid-request).
-        match concierge::idempotency::release_abandoned(&mut conn, &config.instance_id) {
+        match concierge::server::idempotency::release_abandoned(&mut conn, &config.instance_id) {
             Ok((0, 0)) => {}
             Ok((freed, applied)) => log::warn!(
                 "idempotency: freed {freed} key(s) of requests cut by the last stop; {applied} applied key(s) answer 'already applied'"
@@ -115,7 +115,7 @@ fn serve() -> Result<(), String> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
-    concierge::jobs::spawn(pool.clone(), interval);
+    concierge::app::jobs::spawn(pool.clone(), interval);
     let state = AppState::new(config, pool);
     actix_web::rt::System::new().block_on(async move {
         HttpServer::new(move || build_app(state.clone()))

@@ -2,7 +2,7 @@
 //! view each caller gets (SPEC §2, §9).
 
 use super::principal::{Actor, Principal, Role, Scope};
-use crate::error::ApiError;
+use crate::platform::error::ApiError;
 
 /// A staff or integration permission. Guests act on themselves through `/me` endpoints
 /// (`Principal::require_customer`). A caller restricted to some properties reaches only their

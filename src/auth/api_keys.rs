@@ -1,6 +1,6 @@
 //! API keys: `ck_live_<8 public chars>_<64 hex secret>`; only the SHA-256 hash is stored.
 
-use crate::crypto::sha256_hex;
+use crate::platform::crypto::sha256_hex;
 
 pub const KEY_PREFIX: &str = "ck_live_";
 

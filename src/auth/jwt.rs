@@ -4,8 +4,8 @@ use chrono::Utc;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::sha256_hex;
-use crate::error::ApiError;
+use crate::platform::crypto::sha256_hex;
+use crate::platform::error::ApiError;
 
 pub const ISSUER: &str = "concierge";
 pub const AUDIENCE: &str = "concierge-api";

@@ -4,7 +4,7 @@ use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, Pass
 use argon2::{Algorithm, Argon2, Params, Version};
 use once_cell::sync::Lazy;
 
-use crate::error::ApiError;
+use crate::platform::error::ApiError;
 
 fn argon2() -> Argon2<'static> {
     Argon2::new(

@@ -14,9 +14,9 @@ use utoipa::ToSchema;
 
 use super::scope::PropertyScope;
 use crate::db::schema::{api_keys, customer_accounts, staff_users};
-use crate::error::ApiError;
-use crate::middleware::RequestId;
-use crate::state::AppState;
+use crate::platform::error::ApiError;
+use crate::server::middleware::RequestId;
+use crate::server::state::AppState;
 
 /// Staff roles (SPEC §2); `customer` is the guest app's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Hash)]

@@ -4,7 +4,7 @@
 use super::access::Perm;
 use super::principal::{Actor, Principal, Role};
 use super::scope::PropertyScope;
-use crate::error::ApiError;
+use crate::platform::error::ApiError;
 
 impl Role {
     /// Analysts read reports; every other role may own (be assigned) tickets.

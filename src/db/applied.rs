@@ -12,7 +12,7 @@ use diesel::prelude::*;
 
 use super::schema::idempotency_keys as t;
 use super::DbConnection;
-use crate::error::ApiError;
+use crate::platform::error::ApiError;
 
 /// The keyed request being served: who, which key, and this attempt's id.
 #[derive(Clone, Debug)]

@@ -4,7 +4,7 @@ use diesel::result::{DatabaseErrorKind, Error};
 use diesel::Connection;
 
 use super::{Backend, DbConnection};
-use crate::error::ApiError;
+use crate::platform::error::ApiError;
 
 /// Runs `insert` inside the caller's write transaction; a unique violation means a concurrent
 /// writer got there first and is not an error: `Ok(false)`. On PostgreSQL the insert runs in a

@@ -15,7 +15,7 @@ use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 
 use super::{establish, Backend, DbConnection, DbTarget};
-use crate::error::ApiError;
+use crate::platform::error::ApiError;
 
 /// Per-session limits, so one slow statement or one held row lock fails its own request (503)
 /// instead of parking every pooled connection (on SQLite the lock wait bounds `busy_timeout`). Both stay well below the

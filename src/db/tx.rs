@@ -4,7 +4,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use super::{applied, Backend, DbConnection};
-use crate::error::ApiError;
+use crate::platform::error::ApiError;
 
 /// Runs one use case in one write transaction. SQLite needs `BEGIN IMMEDIATE` (a deferred
 /// transaction that reads and then writes fails with "database is locked" under concurrency);

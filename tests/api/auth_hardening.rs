@@ -215,10 +215,11 @@ async fn a_weak_bootstrap_admin_password_is_refused() {
     let app = TestApp::spawn().await;
     let mut conn = app.conn();
     conn.batch_execute("UPDATE staff_users SET active = false").unwrap();
-    let err = concierge::services::auth::ensure_bootstrap_admin(&mut conn, Some("root@test.local"), Some("password12"))
-        .unwrap_err()
-        .to_string();
+    let err =
+        concierge::features::sessions::ensure_bootstrap_admin(&mut conn, Some("root@test.local"), Some("password12"))
+            .unwrap_err()
+            .to_string();
     assert!(err.contains("CONCIERGE_ADMIN_PASSWORD"), "{err}");
-    let made = concierge::services::auth::ensure_bootstrap_admin(&mut conn, Some("root@test.local"), None).unwrap();
+    let made = concierge::features::sessions::ensure_bootstrap_admin(&mut conn, Some("root@test.local"), None).unwrap();
     assert!(made.is_some_and(|(email, generated)| email == "root@test.local" && generated.is_some()));
 }

@@ -172,8 +172,8 @@ async fn health_endpoints() {
 #[actix_rt::test]
 async fn ready_fails_with_503_when_the_database_is_unreachable() {
     // A pool pointed at a PostgreSQL port where nothing listens: ready must say 503, not 500.
-    use concierge::config::Config;
     use concierge::db::DbTarget;
+    use concierge::server::config::Config;
     let app = TestApp::spawn().await;
     let target = DbTarget::Postgres("postgres://nobody@127.0.0.1:1/none?connect_timeout=1".into());
     let pool = r2d2::Pool::builder()

@@ -173,7 +173,7 @@ async fn keys_of_a_killed_run_are_freed_at_restart_unless_applied() {
         .execute(&mut **app.conn())
         .unwrap();
     send("cut").await.problem(409); // still leased: "still being processed"
-    let (freed, applied) = concierge::idempotency::release_abandoned(&mut app.conn(), &owner).unwrap();
+    let (freed, applied) = concierge::server::idempotency::release_abandoned(&mut app.conn(), &owner).unwrap();
     assert_eq!((freed, applied), (1, 1));
     let before = app.count("customers");
     send("cut").await.expect(201);
@@ -185,7 +185,7 @@ async fn keys_of_a_killed_run_are_freed_at_restart_unless_applied() {
 
 #[actix_rt::test]
 async fn the_applied_marker_lets_one_attempt_commit() {
-    use concierge::idempotency::{with_request_key, RequestKey};
+    use concierge::server::idempotency::{with_request_key, RequestKey};
     let app = TestApp::spawn().await;
     let now = chrono::Utc::now().naive_utc();
     diesel::insert_into(k::table)

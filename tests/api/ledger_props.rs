@@ -11,8 +11,8 @@ use concierge::db::schema::{
     ledger_entries as le, ledger_lot_consumptions as lc, loyalty_accounts as la, loyalty_settings,
 };
 use concierge::db::DbConnection;
-use concierge::error::ApiError;
-use concierge::services::loyalty::{self, Consume, EntryKind, Posting, Rules};
+use concierge::features::loyalty::ledger::{self as loyalty, Consume, EntryKind, Posting, Rules};
+use concierge::platform::error::ApiError;
 use diesel::prelude::*;
 use proptest::prelude::*;
 

@@ -746,10 +746,10 @@ async fn expiry_job_expires_what_lots_still_hold_once() {
     let lot = w.adjust(&manager, 300, "lot").await;
     w.adjust(&manager, -100, "spend-some").await.expect(201);
     // Nothing is due today.
-    let r = concierge::jobs::run_once(&w.app.state.pool, in_future(0)).unwrap();
+    let r = concierge::app::jobs::run_once(&w.app.state.pool, in_future(0)).unwrap();
     assert_eq!(r.expired_entries, 0);
     // 25 months on, the lot's 200 remaining points expire.
-    let r = concierge::jobs::run_once(&w.app.state.pool, in_future(25 * 31)).unwrap();
+    let r = concierge::app::jobs::run_once(&w.app.state.pool, in_future(25 * 31)).unwrap();
     assert_eq!(r.expired_entries, 1);
     let s = w.app.get("/api/v1/me/loyalty", &w.guest).await;
     assert_eq!(s.body["balance"], 0);
@@ -763,7 +763,7 @@ async fn expiry_job_expires_what_lots_still_hold_once() {
         "an expiry names its lot"
     );
     // Running again (or on a second instance) changes nothing.
-    let r = concierge::jobs::run_once(&w.app.state.pool, in_future(25 * 31)).unwrap();
+    let r = concierge::app::jobs::run_once(&w.app.state.pool, in_future(25 * 31)).unwrap();
     assert_eq!(r.expired_entries, 0);
     assert_eq!(
         w.app.get("/api/v1/me/loyalty/entries", &w.guest).await.body["data"]
@@ -805,11 +805,11 @@ async fn the_yearly_review_downgrades_and_only_then() {
         .expect(200);
     assert_eq!(w.app.get("/api/v1/me/loyalty", &w.guest).await.body["tier"], "silver");
     // Before the review date nothing changes, even far from the threshold.
-    let r = concierge::jobs::run_once(&w.app.state.pool, in_future(200)).unwrap();
+    let r = concierge::app::jobs::run_once(&w.app.state.pool, in_future(200)).unwrap();
     assert_eq!(r.tiers_downgraded, 0);
     assert_eq!(w.app.get("/api/v1/me/loyalty", &w.guest).await.body["tier"], "silver");
     // A year on, with no qualifying points in the last 12 months: back to regular, recorded.
-    let r = concierge::jobs::run_once(&w.app.state.pool, in_future(370)).unwrap();
+    let r = concierge::app::jobs::run_once(&w.app.state.pool, in_future(370)).unwrap();
     assert_eq!(r.tiers_downgraded, 1);
     assert_eq!(w.app.get("/api/v1/me/loyalty", &w.guest).await.body["tier"], "regular");
     use concierge::db::schema::tier_changes as t;
@@ -825,7 +825,7 @@ async fn the_yearly_review_downgrades_and_only_then() {
     assert_eq!((changes[1].0.as_str(), changes[1].1.as_str()), ("silver", "regular"));
     assert!(changes[1].2.starts_with("yearly review"));
     // The next review is a year later: running again the same day does nothing.
-    let r = concierge::jobs::run_once(&w.app.state.pool, in_future(370)).unwrap();
+    let r = concierge::app::jobs::run_once(&w.app.state.pool, in_future(370)).unwrap();
     assert_eq!(r.tiers_reviewed, 0);
 }
 

@@ -4,7 +4,7 @@
 use awc::http::Method;
 use serde_json::json;
 
-use concierge::services::seed::DEMO_STAFF_PASSWORD;
+use concierge::app::seed::DEMO_STAFF_PASSWORD;
 
 use crate::support::{Auth, TestApp};
 
@@ -13,7 +13,7 @@ async fn seed_demo_loads_a_usable_demo_group() {
     let app = TestApp::spawn().await;
     let printed = {
         let mut conn = app.conn();
-        concierge::services::seed::seed_demo(&mut conn, &app.state.cipher).expect("seed-demo")
+        concierge::app::seed::seed_demo(&mut conn, &app.state.cipher).expect("seed-demo")
     };
     let guest_email = printed
         .lines()

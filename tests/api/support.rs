@@ -5,8 +5,8 @@ use std::net::TcpListener;
 
 use actix_web::HttpServer;
 use awc::http::{header, Method, StatusCode};
-use concierge::config::Config;
 use concierge::db::{self, DbConnection, DbTarget};
+use concierge::server::config::Config;
 use concierge::{build_app, AppState};
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
@@ -139,7 +139,7 @@ impl TestApp {
         let state = AppState::new(config, pool);
         {
             let mut conn = state.pool.get().unwrap();
-            concierge::services::auth::ensure_bootstrap_admin(&mut conn, Some(ADMIN_EMAIL), Some(ADMIN_PASSWORD))
+            concierge::features::sessions::ensure_bootstrap_admin(&mut conn, Some(ADMIN_EMAIL), Some(ADMIN_PASSWORD))
                 .expect("bootstrap admin");
         }
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();

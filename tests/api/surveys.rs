@@ -244,7 +244,7 @@ async fn invitations_follow_delay_expiry_consent_and_one_per_subject() {
         .unwrap();
     assert_eq!(state, "scheduled");
     let now = Utc::now().naive_utc();
-    let r = concierge::jobs::run_once(&h.app.state.pool, now + Duration::hours(3)).unwrap();
+    let r = concierge::app::jobs::run_once(&h.app.state.pool, now + Duration::hours(3)).unwrap();
     assert_eq!(r.survey_invitations_opened, 1);
     // One open invitation per subject: a manual one for the same stay is refused.
     let templates = h.app.get("/api/v1/survey-templates", &h.manager).await;
@@ -266,7 +266,7 @@ async fn invitations_follow_delay_expiry_consent_and_one_per_subject() {
         .await;
     assert_eq!(dup.problem(409)["existing_id"], id.as_str());
     // Fourteen days on it expires; answering then is a clear 409.
-    let r = concierge::jobs::run_once(&h.app.state.pool, now + Duration::days(15)).unwrap();
+    let r = concierge::app::jobs::run_once(&h.app.state.pool, now + Duration::days(15)).unwrap();
     assert_eq!(r.survey_invitations_expired, 1);
     let late = h
         .app
@@ -645,7 +645,7 @@ async fn links_belong_to_one_invitation_and_bonuses_to_one_subject() {
         .put("/api/v1/me/consents/surveys", &h.guest, json!({"granted": false}))
         .await
         .expect(200);
-    let r = concierge::jobs::run_once(&h.app.state.pool, Utc::now().naive_utc() + Duration::hours(3)).unwrap();
+    let r = concierge::app::jobs::run_once(&h.app.state.pool, Utc::now().naive_utc() + Duration::hours(3)).unwrap();
     assert_eq!(r.survey_invitations_opened, 0);
     // A history import (a stay that ended weeks ago) is not surveyed.
     h.app

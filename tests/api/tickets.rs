@@ -64,8 +64,8 @@ impl Desk {
         r.expect(200);
         r.body["data"].as_array().unwrap().clone()
     }
-    fn sweep(&self, at: NaiveDateTime) -> concierge::jobs::JobReport {
-        concierge::jobs::run_once(&self.app.state.pool, at).unwrap()
+    fn sweep(&self, at: NaiveDateTime) -> concierge::app::jobs::JobReport {
+        concierge::app::jobs::run_once(&self.app.state.pool, at).unwrap()
     }
 }
 
@@ -380,7 +380,7 @@ async fn parallel_sweeps_record_each_breach_once() {
     let runs: Vec<_> = (0..4)
         .map(|_| {
             let pool = pool.clone();
-            std::thread::spawn(move || concierge::jobs::run_once(&pool, at).unwrap())
+            std::thread::spawn(move || concierge::app::jobs::run_once(&pool, at).unwrap())
         })
         .collect();
     let total: usize = runs
@@ -515,13 +515,14 @@ async fn sla_policies_and_business_calendars_are_data() {
             ));
         }
     }
-    let clock = concierge::services::sla::Clock::Business(Box::new(concierge::services::sla::Calendar {
-        tz: chrono_tz::Asia::Shanghai,
-        week: cal_week,
-        holidays: [chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()]
-            .into_iter()
-            .collect(),
-    }));
+    let clock =
+        concierge::features::tickets::sla::Clock::Business(Box::new(concierge::features::tickets::sla::Calendar {
+            tz: chrono_tz::Asia::Shanghai,
+            week: cal_week,
+            holidays: [chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()]
+                .into_iter()
+                .collect(),
+        }));
     assert_eq!(ts(&t["sla"]["first_response_due_at"]), clock.add(opened, 24 * 3600));
     assert_eq!(ts(&t["sla"]["resolution_due_at"]), clock.add(opened, 72 * 3600));
     assert!(

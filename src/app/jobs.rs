@@ -1,0 +1,112 @@
+//! Background jobs: the ticket SLA sweep (breaches, escalation, auto-close), points expiry and
+//! the yearly tier review. Each is safe with several instances on one PostgreSQL (conditional
+//! updates claim tickets; per-account locks and idempotency keys guard the ledger); SQLite is
+//! one instance.
+//! `serve` runs them every `CONCIERGE_JOBS_INTERVAL_SECS` (default 60: SLA breaches are seen within a minute; 0 = off);
+//! `concierge run-jobs` runs them once.
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+
+use crate::db::Pool;
+use crate::features::loyalty::ledger as loyalty;
+use crate::features::surveys::service as surveys;
+use crate::features::tickets::service as tickets;
+use crate::platform::error::ApiError;
+
+const BATCH: i64 = 500;
+
+#[derive(Debug, Default)]
+pub struct JobReport {
+    pub survey_invitations_opened: usize,
+    pub survey_invitations_expired: usize,
+    pub first_response_breaches: usize,
+    pub resolution_breaches: usize,
+    pub tickets_auto_closed: usize,
+    pub expired_entries: usize,
+    pub tiers_reviewed: usize,
+    pub tiers_downgraded: usize,
+}
+
+impl std::fmt::Display for JobReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "SLA breaches: {} first response, {} resolution; tickets auto-closed: {}; expired entries: {}, tiers reviewed: {}, downgraded: {}",
+            self.first_response_breaches,
+            self.resolution_breaches,
+            self.tickets_auto_closed,
+            self.expired_entries,
+            self.tiers_reviewed,
+            self.tiers_downgraded
+        )
+    }
+}
+
+/// Runs every job until nothing is due at `as_of`.
+/// A connection the database dropped leaves the pool (`db::with_conn`), so the next run heals.
+pub fn run_once(pool: &Pool, as_of: NaiveDateTime) -> Result<JobReport, ApiError> {
+    crate::db::with_conn(pool, |conn| run_all(conn, as_of))
+}
+
+fn run_all(conn: &mut crate::db::DbConnection, as_of: NaiveDateTime) -> Result<JobReport, ApiError> {
+    let mut report = JobReport::default();
+    let (opened, expired) = surveys::sweep(conn, as_of)?;
+    report.survey_invitations_opened = opened;
+    report.survey_invitations_expired = expired;
+    loop {
+        let s = tickets::sweep(conn, as_of, BATCH)?;
+        report.first_response_breaches += s.first_response_breaches;
+        report.resolution_breaches += s.resolution_breaches;
+        report.tickets_auto_closed += s.auto_closed;
+        if s.first_response_breaches + s.resolution_breaches + s.auto_closed < BATCH as usize {
+            break;
+        }
+    }
+    loop {
+        let (settled, posted) = loyalty::expire_due(conn, as_of, BATCH)?;
+        report.expired_entries += posted;
+        if settled < BATCH as usize {
+            break;
+        }
+    }
+    loop {
+        let (reviewed, downgraded) = loyalty::review_tiers(conn, as_of, BATCH)?;
+        report.tiers_reviewed += reviewed;
+        report.tiers_downgraded += downgraded;
+        if reviewed < BATCH as usize {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+/// Starts the periodic runner on its own thread (no actix worker is blocked).
+pub fn spawn(pool: Pool, interval_secs: u64) {
+    if interval_secs == 0 {
+        log::info!("background jobs are off (CONCIERGE_JOBS_INTERVAL_SECS=0)");
+        return;
+    }
+    std::thread::Builder::new()
+        .name("concierge-jobs".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(interval_secs));
+            match run_once(&pool, chrono::Utc::now().naive_utc()) {
+                Ok(r)
+                    if r.expired_entries
+                        + r.tiers_reviewed
+                        + r.first_response_breaches
+                        + r.resolution_breaches
+                        + r.tickets_auto_closed
+                        > 0 =>
+                {
+                    log::info!(target: "concierge::jobs", "{r}")
+                }
+                Ok(_) => {}
+                Err(e) => log::warn!(target: "concierge::jobs", "job run failed: {e}"),
+            }
+        })
+        .map(|_| ())
+        .unwrap_or_else(|e| log::error!("cannot start the job runner: {e}"));
+}

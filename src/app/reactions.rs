@@ -1,0 +1,1 @@
+//! Who reacts to which domain event, in the same transaction.

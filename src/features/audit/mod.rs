@@ -1,0 +1,141 @@
+//! The append-only audit log (SPEC §9): who did what to which record, when, from where.
+
+pub mod api;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Principal;
+use crate::db::schema::audit_log;
+use crate::db::DbConnection;
+use crate::platform::error::ApiError;
+use crate::platform::ids::{new_id, now};
+use crate::platform::page::{self as pagination, Order, PageParams};
+
+/// Appends one entry. `details` must not hold personal data (ids and field names only).
+pub fn record(
+    conn: &mut DbConnection,
+    who: &Principal,
+    action: &str,
+    target_kind: &str,
+    target_id: Option<&str>,
+    details: serde_json::Value,
+) -> Result<(), ApiError> {
+    diesel::insert_into(audit_log::table)
+        .values((
+            audit_log::id.eq(new_id()),
+            audit_log::occurred_at.eq(now()),
+            audit_log::actor_kind.eq(who.actor_kind()),
+            audit_log::actor_id.eq(Some(who.actor_id())),
+            audit_log::action.eq(action),
+            audit_log::target_kind.eq(target_kind),
+            audit_log::target_id.eq(target_id),
+            audit_log::ip.eq(who.ip.as_deref()),
+            audit_log::request_id.eq(who.request_id.as_deref()),
+            audit_log::details.eq(details.to_string()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: String,
+    pub occurred_at: DateTime<Utc>,
+    /// `staff`, `customer`, `api_key` or `system`.
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    #[schema(example = "customer.read_unmasked")]
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: Option<String>,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    pub data: Vec<AuditEntry>,
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditFilter {
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    pub action: Option<String>,
+    pub actor_id: Option<String>,
+}
+
+type AuditRow = (
+    String,
+    NaiveDateTime,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
+/// Newest first.
+pub fn list(conn: &mut DbConnection, filter: &AuditFilter, page: &PageParams) -> Result<AuditPage, ApiError> {
+    let cur = page.resolve(Order::Desc)?;
+    let mut q = audit_log::table
+        .select((
+            audit_log::id,
+            audit_log::occurred_at,
+            audit_log::actor_kind,
+            audit_log::actor_id,
+            audit_log::action,
+            audit_log::target_kind,
+            audit_log::target_id,
+            audit_log::ip,
+            audit_log::request_id,
+            audit_log::details,
+        ))
+        .order(audit_log::id.desc())
+        .limit(cur.limit + 1)
+        .into_boxed();
+    if let Some(v) = &filter.target_kind {
+        q = q.filter(audit_log::target_kind.eq(v.clone()));
+    }
+    if let Some(v) = &filter.target_id {
+        q = q.filter(audit_log::target_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.action {
+        q = q.filter(audit_log::action.eq(v.clone()));
+    }
+    if let Some(v) = &filter.actor_id {
+        q = q.filter(audit_log::actor_id.eq(v.clone()));
+    }
+    if let Some(after) = &cur.after {
+        q = q.filter(audit_log::id.lt(after.clone()));
+    }
+    let rows: Vec<AuditRow> = q.load(conn)?;
+    let (rows, next_cursor) = pagination::finish(rows, &cur, |r| &r.0);
+    let data = rows
+        .into_iter()
+        .map(|r| AuditEntry {
+            id: r.0,
+            occurred_at: r.1.and_utc(),
+            actor_kind: r.2,
+            actor_id: r.3,
+            action: r.4,
+            target_kind: r.5,
+            target_id: r.6,
+            ip: r.7,
+            request_id: r.8,
+            details: serde_json::from_str(&r.9).unwrap_or(serde_json::Value::Null),
+        })
+        .collect();
+    Ok(AuditPage { data, next_cursor })
+}

@@ -1,0 +1,119 @@
+pub mod programme;
+pub mod rewards;
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+
+use crate::auth::Principal;
+use crate::features::loyalty::ledger::{self as loyalty, AdjustmentRequest, LedgerEntry, LedgerPage, LoyaltySummary};
+use crate::platform::error::{ApiError, Problem};
+use crate::platform::page::PageParams;
+use crate::server::json::ApiJson;
+use crate::server::state::AppState;
+
+/// A guest's loyalty summary: balance, tier, progress to the next tier, points expiring in the
+/// next 90 days. `enrolled: false` for a guest without an account.
+///
+/// **Access:** admin, manager, agent; API keys with `loyalty:read`.
+#[utoipa::path(tag = "loyalty", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "Customer id")),
+    responses((status = 200, description = "Summary", body = LoyaltySummary)))]
+#[get("/api/v1/customers/{id}/loyalty")]
+pub async fn get_loyalty(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    Ok(HttpResponse::Ok().json(state.db(move |conn| loyalty::summary(conn, &p, &id)).await?))
+}
+
+/// The statement: entries newest first with the running balance after each, and for
+/// deductions the lots they consumed.
+///
+/// **Access:** admin, manager, agent; API keys with `loyalty:read`.
+#[utoipa::path(tag = "loyalty", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "Customer id"), PageParams),
+    responses((status = 200, description = "Entries", body = LedgerPage)))]
+#[get("/api/v1/customers/{id}/loyalty/entries")]
+pub async fn list_loyalty_entries(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, page) = (id.into_inner(), page.into_inner());
+    Ok(HttpResponse::Ok().json(state.db(move |conn| loyalty::entries(conn, &p, &id, &page)).await?))
+}
+
+/// Posts a manual adjustment with a reason (positive: a new lot; negative: taken from the
+/// soonest-expiring lots, never below zero → 409). `Idempotency-Key` is required: a ledger
+/// posting is applied at most once. Audited.
+///
+/// **Access:** admin, manager; API keys with `loyalty:write`. Agents and guests: 403.
+#[utoipa::path(tag = "loyalty", security(("bearer" = []), ("api_key" = [])), request_body = AdjustmentRequest,
+    params(("id" = String, Path, description = "Customer id")),
+    responses((status = 201, description = "Posted", body = LedgerEntry),
+              (status = 409, description = "Insufficient points", body = Problem, content_type = "application/problem+json"),
+              (status = 428, description = "Missing Idempotency-Key", body = Problem, content_type = "application/problem+json")))]
+#[post("/api/v1/customers/{id}/loyalty/adjustments")]
+pub async fn create_loyalty_adjustment(
+    state: web::Data<AppState>,
+    p: Principal,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ApiJson<AdjustmentRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let key = crate::server::http::required_idempotency_key(&req, "ledger postings")?;
+    let (id, body) = (id.into_inner(), body.into_inner());
+    let (entry, _) = state
+        .db(move |conn| loyalty::adjust(conn, &p, &id, body, Some(key)))
+        .await?;
+    Ok(HttpResponse::Created().json(entry))
+}
+
+/// Enrols a staff-created guest in the programme (201; 200 when already enrolled).
+///
+/// **Access:** admin, manager, agent; API keys with `loyalty:write` or `customers:write`.
+#[utoipa::path(tag = "loyalty", security(("bearer" = []), ("api_key" = [])),
+    params(("id" = String, Path, description = "Customer id")),
+    responses((status = 200, description = "Already enrolled", body = LoyaltySummary), (status = 201, description = "Enrolled", body = LoyaltySummary)))]
+#[post("/api/v1/customers/{id}/loyalty/enrolment")]
+pub async fn enrol_customer(
+    state: web::Data<AppState>,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let (s, created) = state.db(move |conn| loyalty::enrol(conn, &p, &id)).await?;
+    Ok(if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    }
+    .json(s))
+}
+
+/// The guest's own loyalty summary.
+///
+/// **Access:** customer (self).
+#[utoipa::path(tag = "me", security(("bearer" = [])), responses((status = 200, description = "Summary", body = LoyaltySummary)))]
+#[get("/api/v1/me/loyalty")]
+pub async fn get_my_loyalty(state: web::Data<AppState>, p: Principal) -> Result<HttpResponse, ApiError> {
+    let id = p.require_customer()?.to_string();
+    Ok(HttpResponse::Ok().json(state.db(move |conn| loyalty::summary(conn, &p, &id)).await?))
+}
+
+/// The guest's own statement (signed points, running balance).
+///
+/// **Access:** customer (self).
+#[utoipa::path(tag = "me", security(("bearer" = [])), params(PageParams), responses((status = 200, description = "Entries", body = LedgerPage)))]
+#[get("/api/v1/me/loyalty/entries")]
+pub async fn list_my_loyalty_entries(
+    state: web::Data<AppState>,
+    p: Principal,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let id = p.require_customer()?.to_string();
+    let page = page.into_inner();
+    Ok(HttpResponse::Ok().json(state.db(move |conn| loyalty::entries(conn, &p, &id, &page)).await?))
+}

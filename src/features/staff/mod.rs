@@ -1,0 +1,296 @@
+//! Staff users: the people who log in to the consoles.
+
+pub mod api;
+pub mod api_keys;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::auth::passwords::{hash_password, password_problem, PasswordHolder};
+use crate::auth::{Principal, PropertyScope, Role};
+use crate::db::schema::{refresh_tokens, staff_users};
+use crate::db::{write_tx, DbConnection};
+use crate::features::audit;
+use crate::features::properties;
+use crate::platform::error::ApiError;
+use crate::platform::fields::Checks;
+use crate::platform::ids::{new_id, now};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffUser {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    /// Properties this user works in; empty = all.
+    pub property_ids: Vec<String>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffCreate {
+    #[schema(example = "li.na@example.com")]
+    pub email: String,
+    #[schema(example = "Li Na", min_length = 1, max_length = 100)]
+    pub display_name: String,
+    pub role: Role,
+    /// Empty or absent = all properties.
+    #[serde(default)]
+    pub property_ids: Vec<String>,
+    /// 12–128 characters, not a common password, not containing the email or its name part;
+    /// write-only.
+    #[schema(write_only, min_length = 12, max_length = 128)]
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffPatch {
+    #[schema(min_length = 1, max_length = 100)]
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub property_ids: Option<Vec<String>>,
+    pub active: Option<bool>,
+    /// A new password (ends every session of the user): the same policy as on creation.
+    #[schema(write_only, min_length = 12, max_length = 128)]
+    pub password: Option<String>,
+}
+
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    bool,
+    NaiveDateTime,
+    NaiveDateTime,
+);
+
+type Cols = (
+    staff_users::id,
+    staff_users::email,
+    staff_users::display_name,
+    staff_users::role,
+    staff_users::property_ids,
+    staff_users::active,
+    staff_users::created_at,
+    staff_users::updated_at,
+);
+const COLS: Cols = (
+    staff_users::id,
+    staff_users::email,
+    staff_users::display_name,
+    staff_users::role,
+    staff_users::property_ids,
+    staff_users::active,
+    staff_users::created_at,
+    staff_users::updated_at,
+);
+
+fn load(conn: &mut DbConnection, id: &str) -> Result<StaffUser, ApiError> {
+    let r: Row = staff_users::table
+        .find(id)
+        .select(COLS)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("staff user"))?;
+    Ok(to_view(r))
+}
+
+fn to_view(r: Row) -> StaffUser {
+    StaffUser {
+        id: r.0,
+        email: r.1,
+        display_name: r.2,
+        role: r.3.parse().unwrap_or(Role::Analyst),
+        property_ids: serde_json::from_str(&r.4).unwrap_or_default(),
+        active: r.5,
+        created_at: r.6.and_utc(),
+        updated_at: r.7.and_utc(),
+    }
+}
+
+/// A staff user the caller manages (404 for one working beyond the caller's properties).
+fn load_managed(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<StaffUser, ApiError> {
+    let stored: Option<String> = staff_users::table
+        .find(id)
+        .select(staff_users::property_ids)
+        .first(conn)
+        .optional()?;
+    match stored {
+        Some(p) if who.manages(&PropertyScope::parse(&p)) => load(conn, id),
+        _ => Err(ApiError::not_found("staff user")),
+    }
+}
+
+pub fn get(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<StaffUser, ApiError> {
+    load_managed(conn, who, id)
+}
+
+/// The staff users the caller manages (a restricted admin: those within its properties).
+pub fn list(conn: &mut DbConnection, who: &Principal) -> Result<Vec<StaffUser>, ApiError> {
+    let rows: Vec<Row> = staff_users::table
+        .select(COLS)
+        .order(staff_users::email.asc())
+        .limit(1000)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| who.manages(&PropertyScope::parse(&r.4)))
+        .map(to_view)
+        .collect())
+}
+
+fn dedup(ids: Vec<String>) -> Vec<String> {
+    let mut ids: Vec<String> = ids.into_iter().map(|s| s.trim().to_string()).collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Creates a staff user; `who = None` for the bootstrap admin and the demo seed.
+pub fn create(conn: &mut DbConnection, who: Option<&Principal>, input: StaffCreate) -> Result<StaffUser, ApiError> {
+    let mut c = Checks::new();
+    let email = c.email("email", &input.email);
+    let display_name = c.text("display_name", &input.display_name, 1, 100);
+    if let Some(m) = password_problem(&input.password, &input.email, PasswordHolder::Staff) {
+        c.fail("password", m);
+    }
+    c.finish()?;
+    let email = email.unwrap_or_default();
+    let property_ids = dedup(input.property_ids);
+    if let Some(who) = who {
+        who.require_grantable(&PropertyScope::from_ids(&property_ids))?;
+    }
+    let hash = hash_password(&input.password)?;
+    let id = new_id();
+    write_tx(conn, |conn| {
+        properties::ensure_exist(conn, &property_ids, "property_ids")?;
+        let existing: Option<String> = staff_users::table
+            .filter(staff_users::email.eq(&email))
+            .select(staff_users::id)
+            .first(conn)
+            .optional()?;
+        if let Some(existing_id) = existing {
+            return Err(ApiError::Conflict {
+                detail: "a staff user with this email exists".into(),
+                existing_id: Some(existing_id),
+            });
+        }
+        let ts = now();
+        diesel::insert_into(staff_users::table)
+            .values((
+                staff_users::id.eq(&id),
+                staff_users::email.eq(&email),
+                staff_users::display_name.eq(&display_name),
+                staff_users::role.eq(input.role.as_str()),
+                staff_users::property_ids.eq(serde_json::to_string(&property_ids).unwrap_or_default()),
+                staff_users::password_hash.eq(&hash),
+                staff_users::active.eq(true),
+                staff_users::created_at.eq(ts),
+                staff_users::updated_at.eq(ts),
+            ))
+            .execute(conn)?;
+        if let Some(who) = who {
+            audit::record(
+                conn,
+                who,
+                "staff.created",
+                "staff_user",
+                Some(&id),
+                json!({"role": input.role.as_str()}),
+            )?;
+        }
+        load(conn, &id)
+    })
+}
+
+pub fn update(conn: &mut DbConnection, who: &Principal, id: &str, input: StaffPatch) -> Result<StaffUser, ApiError> {
+    let mut c = Checks::new();
+    let display_name = input.display_name.as_deref().map(|d| c.text("display_name", d, 1, 100));
+    if let Some(p) = &input.password {
+        // The email never changes, so reading it ahead of the transaction is safe; the hash
+        // is computed outside the transaction (Argon2 must not hold the write lock).
+        let email: Option<String> = staff_users::table
+            .find(id)
+            .select(staff_users::email)
+            .first(conn)
+            .optional()?;
+        if let Some(m) = password_problem(p, email.as_deref().unwrap_or_default(), PasswordHolder::Staff) {
+            c.fail("password", m);
+        }
+    }
+    c.finish()?;
+    let property_ids = input.property_ids.map(dedup);
+    let new_scope = property_ids.as_deref().map(PropertyScope::from_ids);
+    if let Some(scope) = &new_scope {
+        who.require_grantable(scope)?;
+    }
+    let scope_changed = new_scope.as_ref().is_some_and(|s| s != who.properties());
+    who.check_own_account_change(id, input.role, scope_changed, input.active)?;
+    let hash = input.password.as_deref().map(hash_password).transpose()?;
+    write_tx(conn, |conn| {
+        let before = load_managed(conn, who, id)?;
+        if let Some(p) = &property_ids {
+            properties::ensure_exist(conn, p, "property_ids")?;
+            // Written only when given: an unreadable stored list is never rewritten as "all".
+            diesel::update(staff_users::table.find(id))
+                .set(staff_users::property_ids.eq(serde_json::to_string(p).map_err(ApiError::internal)?))
+                .execute(conn)?;
+        }
+        diesel::update(staff_users::table.find(id))
+            .set((
+                staff_users::display_name.eq(display_name.unwrap_or(before.display_name.clone())),
+                staff_users::role.eq(input.role.unwrap_or(before.role).as_str()),
+                staff_users::active.eq(input.active.unwrap_or(before.active)),
+                staff_users::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        if let Some(h) = &hash {
+            diesel::update(staff_users::table.find(id))
+                .set(staff_users::password_hash.eq(h))
+                .execute(conn)?;
+        }
+        let after = load(conn, id)?;
+        let sessions_ended = hash.is_some() || before.active != after.active || before.role != after.role;
+        if sessions_ended {
+            // Every session of the user ends (a property change needs no new session: the scope
+            // is read on every request): access tokens carry the epoch they were issued
+            // under, refresh tokens are revoked, so nothing from before survives a later
+            // reactivation or a role flip-flop.
+            diesel::update(staff_users::table.find(id))
+                .set(staff_users::session_epoch.eq(staff_users::session_epoch + 1))
+                .execute(conn)?;
+            diesel::update(
+                refresh_tokens::table
+                    .filter(refresh_tokens::subject_kind.eq("staff"))
+                    .filter(refresh_tokens::subject_id.eq(id))
+                    .filter(refresh_tokens::revoked_at.is_null()),
+            )
+            .set(refresh_tokens::revoked_at.eq(Some(now())))
+            .execute(conn)?;
+        }
+        audit::record(
+            conn,
+            who,
+            "staff.updated",
+            "staff_user",
+            Some(id),
+            json!({
+                "role": {"from": before.role.as_str(), "to": after.role.as_str()},
+                "active": {"from": before.active, "to": after.active},
+                "property_ids_changed": before.property_ids != after.property_ids,
+                "password_changed": hash.is_some(),
+                "sessions_ended": sessions_ended,
+            }),
+        )?;
+        Ok(after)
+    })
+}

@@ -1,0 +1,4 @@
+//! Surveys: NPS/CSAT/CES templates, invitations, answers, scores.
+
+pub mod api;
+pub mod service;

@@ -1,0 +1,281 @@
+//! `Idempotency-Key` on POST (SPEC §10): the same caller sending the same key with the same
+//! request gets the first answer again (`Idempotent-Replayed: true`); the same key with another
+//! request answers 422; while the first request is still running, 409. Answers are kept 48 h,
+//! encrypted (they hold personal data and, for API keys, the one-time secret), and stored
+//! durably before the client sees them: an acknowledged answer survives a crash. 5xx answers
+//! are not kept, so a retry after a server failure runs again — unless the use case had already
+//! committed, which the business transaction itself records (`store::mark_applied`): such a
+//! retry answers 409 "already applied" and never runs twice. A running request renews its lease;
+//! a request cut by a crash frees its key when the lease lapses (15 s), or at once when the same
+//! instance restarts. Login, refresh and logout ignore the
+//! header: a retried login simply logs in again, and tokens are never stored.
+//!
+//! The caller is authenticated first (the same resolution as the `Principal` extractor, which
+//! then reuses it): a revoked key, a deactivated user or an ended session gets the handler's
+//! 401, never a stored answer, and an unauthenticated request writes nothing here. Keys belong
+//! to the resolved principal (`staff:<id>`, `api_key:<id>`, `customer:<id>`).
+
+mod store;
+
+use actix_web::body::{self, BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, Error, HttpResponse, ResponseError};
+use sha2::{Digest, Sha256};
+
+use crate::auth::principal::Principal;
+pub use crate::db::applied::{with_request_key, RequestKey};
+use crate::platform::error::ApiError;
+use crate::server::state::AppState;
+pub use store::release_abandoned;
+use store::{Claim, ClaimRequest};
+
+pub const HEADER: &str = "idempotency-key";
+const KEPT_HEADERS: [&str; 3] = ["content-type", "etag", "location"];
+
+tokio::task_local! {
+    /// The keyed request this task serves; `AppState::run` hands it to the blocking thread.
+    static REQUEST_KEY: RequestKey;
+}
+
+/// The keyed request of the current task, if any.
+pub fn current_request_key() -> Option<RequestKey> {
+    REQUEST_KEY.try_with(|k| k.clone()).ok()
+}
+
+/// Who the stored answer belongs to: the authenticated principal (kind and id), so one caller's
+/// key never replays to another, and a caller who can no longer authenticate (revoked key,
+/// deactivated user, ended session) gets nothing back.
+async fn caller_of(req: &ServiceRequest) -> Option<String> {
+    let p = Principal::authenticate(req.request()).await.ok()?;
+    Some(format!("{}:{}", p.actor_kind(), p.actor_id()))
+}
+
+fn applies(req: &ServiceRequest) -> bool {
+    req.method() == Method::POST && req.headers().contains_key(HEADER) && !req.path().starts_with("/api/v1/auth/")
+}
+
+fn bytes_to_payload(buf: web::Bytes) -> Payload {
+    let (_, mut pl) = actix_http::h1::Payload::create(true);
+    pl.unread_data(buf);
+    Payload::from(pl)
+}
+
+fn problem(req: ServiceRequest, e: ApiError) -> ServiceResponse<BoxBody> {
+    req.into_response(e.error_response())
+}
+
+fn header_key(req: &ServiceRequest) -> Result<String, ApiError> {
+    let key = req
+        .headers()
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::BadRequest(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
+        ));
+    }
+    Ok(key)
+}
+
+fn request_hash(req: &ServiceRequest, body: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(req.method().as_str().as_bytes());
+    h.update(b" ");
+    h.update(req.uri().to_string().as_bytes());
+    h.update(b"\n");
+    h.update(body);
+    hex::encode(h.finalize())
+}
+
+pub async fn idempotency(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    if !applies(&req) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    // Unauthenticated requests skip idempotency entirely (nothing is written); the handler
+    // answers 401 from the outcome kept in the request.
+    let Some(caller) = caller_of(&req).await else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let key = match header_key(&req) {
+        Ok(k) => k,
+        Err(e) => return Ok(problem(req, e)),
+    };
+    let mut req = req;
+    // The body is already in memory (`input_guard::read_body` runs first, with its limits).
+    let body = match req.extract::<web::Bytes>().await {
+        Ok(b) => b,
+        Err(_) => {
+            return Ok(problem(
+                req,
+                ApiError::BadRequest("cannot read the request body".into()),
+            ))
+        }
+    };
+    let hash = request_hash(&req, &body);
+    req.set_payload(bytes_to_payload(body));
+    let rk = RequestKey {
+        caller,
+        key,
+        attempt: uuid::Uuid::now_v7().to_string(),
+    };
+    let claim = {
+        let (rk, method, path) = (rk.clone(), req.method().to_string(), req.path().to_string());
+        let (cipher, owner) = (state.cipher.clone(), state.config.instance_id.clone());
+        state
+            .bookkeeping(move |conn| {
+                let r = ClaimRequest {
+                    key: &rk,
+                    method: &method,
+                    path: &path,
+                    request_hash: &hash,
+                    owner: &owner,
+                };
+                store::claim(conn, &cipher, &r)
+            })
+            .await
+    };
+    match claim {
+        Err(e) => Ok(problem(req, e)),
+        Ok(Claim::Replay { status, headers, body }) => {
+            let mut res = HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
+            for (k, v) in headers {
+                res.insert_header((k, v));
+            }
+            res.insert_header(("idempotent-replayed", "true"));
+            Ok(req.into_response(res.body(body)))
+        }
+        Ok(Claim::Run) => run_and_store(req, next, &state, rk).await,
+    }
+}
+
+/// Renews the key's lease while its request runs; stopped when the request ends.
+/// The renewal stops when the guard drops: also when the request future is dropped mid-way
+/// (actix drops it when the client's connection breaks).
+fn keep_leased(state: &AppState, rk: &RequestKey) -> LeaseGuard {
+    let (state, rk) = (state.clone(), rk.clone());
+    LeaseGuard(actix_web::rt::spawn(async move {
+        loop {
+            actix_web::rt::time::sleep(std::time::Duration::from_secs(store::RENEW_SECS)).await;
+            let rk = rk.clone();
+            if let Err(e) = state.bookkeeping(move |conn| store::renew(conn, &rk)).await {
+                log::warn!("idempotency: cannot renew a lease: {e}");
+            }
+        }
+    }))
+}
+
+struct LeaseGuard(actix_web::rt::task::JoinHandle<()>);
+
+impl Drop for LeaseGuard {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs the request whose key we hold and stores its answer (a 5xx frees the key instead).
+async fn run_and_store(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    state: &AppState,
+    rk: RequestKey,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let lease = keep_leased(state, &rk);
+    let res = REQUEST_KEY.scope(rk.clone(), next.call(req)).await;
+    drop(lease);
+    let res = match res {
+        Ok(r) => r,
+        Err(e) => {
+            release(state, &rk).await;
+            return Err(e);
+        }
+    };
+    let status = res.status();
+    if status.is_server_error() {
+        release(state, &rk).await;
+        return Ok(res.map_into_boxed_body());
+    }
+    let (http_req, res) = res.into_parts();
+    let (head, res_body) = res.into_parts();
+    let Ok(bytes) = body::to_bytes(res_body).await else {
+        release(state, &rk).await;
+        let e = ApiError::internal("unreadable response body");
+        return Ok(ServiceResponse::new(http_req, e.error_response()));
+    };
+    let headers: Vec<(String, String)> = KEPT_HEADERS
+        .iter()
+        .filter_map(|n| {
+            head.headers()
+                .get(*n)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| (n.to_string(), v.to_string()))
+        })
+        .collect();
+    let stored = {
+        let (cipher, bytes, rk) = (state.cipher.clone(), bytes.clone(), rk.clone());
+        // The main pool (durable commits), outside admission control: a committed use case's
+        // answer must not be refused for overload.
+        state
+            .db_unadmitted(move |conn| {
+                let answer = store::Answer {
+                    status: status.as_u16(),
+                    headers: &headers,
+                    body: &bytes,
+                };
+                store::store_answer(conn, &cipher, &rk.caller, &rk.key, Some(&rk.attempt), &answer)
+            })
+            .await
+    };
+    if !matches!(stored, Ok(true)) {
+        // Never acknowledge what a retry could not replay: the client retries and gets the
+        // stored answer, or the key's applied marker answers without running the use case.
+        log::error!("idempotency: the answer was not stored: {stored:?}");
+        let e = ApiError::Unavailable("the answer could not be recorded".into());
+        return Ok(ServiceResponse::new(http_req, e.error_response()));
+    }
+    let mut res = head.set_body(bytes).map_into_boxed_body();
+    if let Ok(v) = HeaderValue::from_str("false") {
+        res.headers_mut()
+            .insert(HeaderName::from_static("idempotent-replayed"), v);
+    }
+    Ok(ServiceResponse::new(http_req, res))
+}
+
+/// Frees the key after a failure so the client may retry (kept if the use case committed).
+/// In the background, so the failure answer never waits for it (the client retries after
+/// `Retry-After` anyway); while the database is away it is retried for a while, so the
+/// client's retry after the outage runs at once instead of waiting out the lease.
+async fn release(state: &AppState, rk: &RequestKey) {
+    let (state, rk) = (state.clone(), rk.clone());
+    actix_web::rt::spawn(async move {
+        for _ in 0..store::LEASE_SECS {
+            if try_release(&state, &rk).await {
+                return;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        log::warn!("idempotency: gave up releasing a key; its lease lapses instead");
+    });
+}
+
+async fn try_release(state: &AppState, rk: &RequestKey) -> bool {
+    let rk = rk.clone();
+    match state.db_unadmitted(move |conn| store::release(conn, &rk)).await {
+        Ok(()) => true,
+        Err(e) => {
+            log::warn!("idempotency: cannot release a key yet: {e}");
+            false
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The actix runtime features stand on: state, config, extractors, headers, idempotency,
+//! middleware, the OpenAPI document and health.
+
+pub mod body_limits;
+pub mod config;
+pub mod health;
+pub mod http;
+pub mod idempotency;
+pub mod input_guard;
+pub mod json;
+pub mod middleware;
+pub mod openapi;
+pub mod state;
