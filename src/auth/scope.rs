@@ -1,6 +1,8 @@
 //! The one rule "this staff member (or API key) works at this property": a property scope read
 //! from its stored form, failing closed.
 
+use super::Principal;
+
 /// The properties a staff member or an API key works at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PropertyScope {
@@ -70,6 +72,51 @@ impl PropertyScope {
 /// Whether the stored property list of a staff member or key includes `property_id`.
 pub fn works_at(stored_property_ids: &str, property_id: &str) -> bool {
     PropertyScope::parse(stored_property_ids).covers(property_id)
+}
+
+/// A report period of whole UTC days: `to` defaults to today, `from` to `default_days` before
+/// it; at most 366 days; `property_id`, when given, must be one the caller may see. Returns
+/// (from, to, start, end) with `[start, end)` the instants it covers.
+pub fn report_period(
+    who: &Principal,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    default_days: u64,
+    property_id: Option<&str>,
+) -> Result<
+    (
+        chrono::NaiveDate,
+        chrono::NaiveDate,
+        chrono::NaiveDateTime,
+        chrono::NaiveDateTime,
+    ),
+    crate::platform::error::ApiError,
+> {
+    let to = to.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let out_of_range = || crate::platform::error::ApiError::field("to", "out of range");
+    let from = match from {
+        Some(f) => f,
+        None => to
+            .checked_sub_days(chrono::Days::new(default_days))
+            .ok_or_else(out_of_range)?,
+    };
+    let day_after = to.checked_add_days(chrono::Days::new(1)).ok_or_else(out_of_range)?;
+    let mut c = crate::platform::fields::Checks::new();
+    if from > to {
+        c.fail("from", "must not be after to");
+    } else if (to - from).num_days() > 366 {
+        c.fail("from", "the period is at most 366 days");
+    }
+    if property_id.is_some_and(|p| !who.can_access_property(p)) {
+        c.fail("property_id", "unknown property");
+    }
+    c.finish()?;
+    Ok((
+        from,
+        to,
+        from.and_time(chrono::NaiveTime::MIN),
+        day_after.and_time(chrono::NaiveTime::MIN),
+    ))
 }
 
 #[cfg(test)]

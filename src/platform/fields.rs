@@ -253,51 +253,6 @@ const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB B
 
 const CURRENCIES: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWG";
 
-/// A report period of whole UTC days: `to` defaults to today, `from` to `default_days` before
-/// it; at most 366 days; `property_id`, when given, must be one the caller may see. Returns
-/// (from, to, start, end) with `[start, end)` the instants it covers.
-pub fn report_period(
-    who: &crate::auth::Principal,
-    from: Option<chrono::NaiveDate>,
-    to: Option<chrono::NaiveDate>,
-    default_days: u64,
-    property_id: Option<&str>,
-) -> Result<
-    (
-        chrono::NaiveDate,
-        chrono::NaiveDate,
-        chrono::NaiveDateTime,
-        chrono::NaiveDateTime,
-    ),
-    ApiError,
-> {
-    let to = to.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let out_of_range = || ApiError::field("to", "out of range");
-    let from = match from {
-        Some(f) => f,
-        None => to
-            .checked_sub_days(chrono::Days::new(default_days))
-            .ok_or_else(out_of_range)?,
-    };
-    let day_after = to.checked_add_days(chrono::Days::new(1)).ok_or_else(out_of_range)?;
-    let mut c = Checks::new();
-    if from > to {
-        c.fail("from", "must not be after to");
-    } else if (to - from).num_days() > 366 {
-        c.fail("from", "the period is at most 366 days");
-    }
-    if property_id.is_some_and(|p| !who.can_access_property(p)) {
-        c.fail("property_id", "unknown property");
-    }
-    c.finish()?;
-    Ok((
-        from,
-        to,
-        from.and_time(chrono::NaiveTime::MIN),
-        day_after.and_time(chrono::NaiveTime::MIN),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

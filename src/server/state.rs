@@ -89,15 +89,6 @@ impl AppState {
         }
     }
 
-    /// Issues access and refresh tokens with the configured lifetimes.
-    pub fn tokens(&self) -> crate::features::sessions::TokenIssuer<'_> {
-        crate::features::sessions::TokenIssuer {
-            jwt: &self.jwt,
-            access_ttl: self.config.access_ttl_secs,
-            refresh_ttl: self.config.refresh_ttl_secs,
-        }
-    }
-
     /// Runs one use case on the blocking thread pool with a pooled connection. A pool checkout
     /// timeout (≈1 s) and a lost database answer 503; a dead connection leaves the pool.
     pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>

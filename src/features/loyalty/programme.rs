@@ -18,10 +18,11 @@ use crate::db::schema::{loyalty_property_rules as lpr, loyalty_settings as ls, p
 use crate::db::{read_tx, write_tx, DbConnection};
 use crate::features::audit;
 use crate::features::loyalty::ledger::{Rules, Tier};
-use crate::features::stays::service::Outlet;
 use crate::platform::error::ApiError;
 use crate::platform::fields::Checks;
 use crate::platform::ids::now;
+
+string_enum!(Outlet { Room => "room", FoodBeverage => "food_beverage", Banquet => "banquet", Spa => "spa", Fitness => "fitness", Other => "other" });
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]

@@ -45,7 +45,7 @@ async fn do_login(
     let st = state.clone();
     let result = state
         .db(move |conn| {
-            let tokens = st.tokens();
+            let tokens = auth::TokenIssuer::new(&st);
             if staff {
                 auth::staff_login(conn, &tokens, &body)
             } else {
@@ -133,7 +133,7 @@ pub async fn customer_register(
     let body = body.into_inner();
     let result = state
         .db(move |conn| {
-            let tokens = st.tokens();
+            let tokens = auth::TokenIssuer::new(&st);
             auth::register(conn, &tokens, &st.cipher, body, ip, request_id)
         })
         .await;
@@ -158,7 +158,7 @@ pub async fn refresh(state: web::Data<AppState>, body: ApiJson<RefreshRequest>) 
     let body = body.into_inner();
     let t = state
         .db(move |conn| {
-            let tokens = st.tokens();
+            let tokens = auth::TokenIssuer::new(&st);
             auth::refresh(conn, &tokens, &body)
         })
         .await?;

@@ -74,7 +74,16 @@ pub struct TokenIssuer<'a> {
     pub refresh_ttl: i64,
 }
 
-impl TokenIssuer<'_> {
+impl<'a> TokenIssuer<'a> {
+    /// Access and refresh tokens with the configured lifetimes.
+    pub fn new(state: &'a crate::server::state::AppState) -> Self {
+        TokenIssuer {
+            jwt: &state.jwt,
+            access_ttl: state.config.access_ttl_secs,
+            refresh_ttl: state.config.refresh_ttl_secs,
+        }
+    }
+
     fn issue(
         &self,
         conn: &mut DbConnection,

@@ -14,6 +14,7 @@ use crate::db::{read_tx, write_tx, DbConnection};
 use crate::features::audit;
 use crate::features::guests::model::ExternalRef;
 use crate::features::loyalty::ledger as loyalty;
+pub use crate::features::loyalty::programme::Outlet;
 use crate::platform::error::{ApiError, Problem};
 use crate::platform::fields::Checks;
 use crate::platform::ids::{new_id, now};
@@ -21,7 +22,6 @@ use crate::platform::money::{from_minor, to_minor, Money};
 use crate::platform::page::{self as pagination, Order, PageParams};
 
 string_enum!(StayStatus { Reserved => "reserved", InHouse => "in_house", CheckedOut => "checked_out", Cancelled => "cancelled", NoShow => "no_show" });
-string_enum!(Outlet { Room => "room", FoodBeverage => "food_beverage", Banquet => "banquet", Spa => "spa", Fitness => "fitness", Other => "other" });
 
 impl StayStatus {
     /// The stay state machine. Staying in the same state is always allowed (re-pushes).

@@ -20,7 +20,8 @@ use crate::db::{read_tx, write_tx, DbConnection};
 use crate::features::audit;
 use crate::platform::crypto::sha256_hex;
 use crate::platform::error::ApiError;
-use crate::platform::fields::{mask_email, report_period, Checks};
+use crate::auth::scope::report_period;
+use crate::platform::fields::{mask_email, Checks};
 use crate::platform::ids::{new_id, now};
 use crate::platform::page::{self as pagination, Order, PageParams};
 

@@ -15,7 +15,7 @@ use crate::auth::{Perm, Principal};
 use crate::db::schema::tickets as t;
 use crate::db::{read_tx, DbConnection, MultiBackend};
 use crate::platform::error::ApiError;
-use crate::platform::fields::report_period;
+use crate::auth::scope::report_period;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
