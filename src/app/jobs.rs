@@ -47,6 +47,7 @@ impl std::fmt::Display for JobReport {
 /// Runs every job until nothing is due at `as_of`.
 /// A connection the database dropped leaves the pool (`db::with_conn`), so the next run heals.
 pub fn run_once(pool: &Pool, as_of: NaiveDateTime) -> Result<JobReport, ApiError> {
+    super::reactions::install();
     crate::db::with_conn(pool, |conn| run_all(conn, as_of))
 }
 

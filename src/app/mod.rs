@@ -34,6 +34,7 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    reactions::install();
     let json_limit = state.config.json_limit;
     let (app, api) = App::new()
         .into_utoipa_app()

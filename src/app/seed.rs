@@ -36,6 +36,7 @@ const FAMILY: &[&str] = &[
 ];
 
 pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, ApiError> {
+    super::reactions::install();
     let exists: i64 = props_t::table
         .filter(props_t::code.eq("SHA-BUND"))
         .count()

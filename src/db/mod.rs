@@ -2,6 +2,7 @@
 
 pub mod applied;
 pub mod dialect;
+pub mod outbox;
 mod pool;
 pub mod schema;
 mod tx;

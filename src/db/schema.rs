@@ -213,6 +213,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (id) {
+        id -> Text,
+        #[sql_name = "type"]
+        kind -> Text,
+        occurred_at -> Timestamp,
+        aggregate_type -> Text,
+        aggregate_id -> Text,
+        sequence -> BigInt,
+        property_id -> Nullable<Text>,
+        data -> Text,
+    }
+}
+
 diesel::joinable!(customer_tags -> customers (customer_id));
 diesel::joinable!(loyalty_property_rules -> properties (property_id));
 diesel::joinable!(customer_external_refs -> customers (customer_id));
@@ -582,4 +596,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     survey_invitations,
     survey_responses,
     survey_aspect_scores,
+    events,
 );

@@ -884,6 +884,21 @@ pub fn adjust(
     })
 }
 
+/// Whether the guest's completion bonus for `subject` (`stay:<id>`, `ticket:<id>`) was posted.
+pub fn survey_bonus_paid(conn: &mut DbConnection, customer_id: &str, subject: &str) -> Result<bool, ApiError> {
+    use crate::db::schema::ledger_entries as le;
+    let n: i64 = le::table
+        .filter(le::customer_id.eq(customer_id))
+        .filter(le::idempotency_key.eq(survey_bonus_key(subject)))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+fn survey_bonus_key(subject: &str) -> String {
+    format!("survey:{subject}")
+}
+
 /// Posts the completion bonus of a survey, once per surveyed subject (`stay:<id>`, `ticket:<id>`).
 pub fn post_survey_bonus(
     conn: &mut DbConnection,
@@ -907,7 +922,7 @@ pub fn post_survey_bonus(
             reason: "survey completed".into(),
             source: Some(("survey", subject.to_string())),
             property_id: Some(property_id.to_string()),
-            idempotency_key: Some(format!("survey:{subject}")),
+            idempotency_key: Some(survey_bonus_key(subject)),
             reverses_id: None,
             consume: Consume::Fifo,
             restores: None,

@@ -10,10 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Perm, Principal};
 use crate::db::schema::{customer_external_refs, customers, properties, spend_lines, stays};
+use crate::db::outbox::{self, NewEvent};
 use crate::db::{read_tx, write_tx, DbConnection};
 use crate::features::audit;
 use crate::features::guests::model::ExternalRef;
-use crate::features::loyalty::ledger as loyalty;
 pub use crate::features::loyalty::programme::Outlet;
 use crate::platform::error::{ApiError, Problem};
 use crate::platform::fields::Checks;
@@ -415,18 +415,36 @@ fn check_stay_fields(c: &mut Checks, currency: &str, input: &StayInput) -> Check
     }
 }
 
-/// Loyalty follows the stay: check-out earns, cancelling a checked-out stay reverses.
-fn on_status_change(conn: &mut DbConnection, who: &Principal, before: &Stay, to: StayStatus) -> Result<(), ApiError> {
-    if before.status == to {
+/// The stay's events: `stay.upserted` always, `stay.checked_out` when it reaches check-out,
+/// `stay.cancelled` when it is cancelled (`from` says whether it had checked out). Loyalty and
+/// surveys follow them (`app::reactions`).
+fn emit_stay_events(
+    conn: &mut DbConnection,
+    who: &Principal,
+    stay: &Stay,
+    from: Option<StayStatus>,
+) -> Result<(), ApiError> {
+    let from_str = from.map(StayStatus::as_str);
+    let base = |kind| NewEvent::new(kind, "stay", &stay.id).property(stay.property_id.as_str());
+    outbox::emit_in_tx(
+        conn,
+        who,
+        base("stay.upserted").data(json!({
+            "customer_id": stay.customer_id, "status": stay.status.as_str(), "previous_status": from_str,
+            "created": from.is_none(),
+        })),
+    )?;
+    if from == Some(stay.status) {
         return Ok(());
     }
-    match (before.status, to) {
-        (_, StayStatus::CheckedOut) => {
-            loyalty::earn_for_stay(conn, who, &before.id, &before.customer_id)?;
-            crate::features::surveys::service::on_check_out(conn, &before.id)?;
+    match stay.status {
+        StayStatus::CheckedOut => {
+            let data = json!({"customer_id": stay.customer_id, "check_out": stay.check_out});
+            outbox::emit_in_tx(conn, who, base("stay.checked_out").data(data))?;
         }
-        (StayStatus::CheckedOut, StayStatus::Cancelled) => {
-            loyalty::reverse_for_stay(conn, who, &before.id)?;
+        StayStatus::Cancelled => {
+            let data = json!({"customer_id": stay.customer_id, "previous_status": from_str});
+            outbox::emit_in_tx(conn, who, base("stay.cancelled").data(data))?;
         }
         _ => {}
     }
@@ -480,7 +498,8 @@ fn upsert_stay_in_tx(conn: &mut DbConnection, who: &Principal, input: &StayInput
                 Some(&cur.id),
                 json!({"status": {"from": cur.status.as_str(), "to": status.as_str()}}),
             )?;
-            on_status_change(conn, who, &cur, status)?;
+            let stay = load_stay(conn, who, &cur.id)?;
+            emit_stay_events(conn, who, &stay, Some(cur.status))?;
             Ok((load_stay(conn, who, &cur.id)?, false))
         }
         None => {
@@ -513,11 +532,8 @@ fn upsert_stay_in_tx(conn: &mut DbConnection, who: &Principal, input: &StayInput
                 json!({"property_id": input.property_id}),
             )?;
             let stay = load_stay(conn, who, &id)?;
-            if stay.status == StayStatus::CheckedOut {
-                loyalty::earn_for_stay(conn, who, &stay.id, &stay.customer_id)?;
-                crate::features::surveys::service::on_check_out(conn, &stay.id)?;
-            }
-            Ok((stay, true))
+            emit_stay_events(conn, who, &stay, None)?;
+            Ok((load_stay(conn, who, &id)?, true))
         }
     }
 }
@@ -771,13 +787,12 @@ pub fn upsert_spend(
             Some(&id),
             json!({"stay_id": stay_id}),
         )?;
-        // A charge that arrives, changes or moves after check-out settles the stays it touches.
-        if let Some(before) = stay_before.filter(|b| Some(b) != stay_id.as_ref()) {
-            loyalty::settle_stay(conn, who, &before)?;
-        }
-        if let Some(st) = &stay_id {
-            loyalty::settle_stay(conn, who, st)?;
-        }
+        // A charge that arrives, changes or moves after check-out settles the stays it touches
+        // (loyalty reacts to the event).
+        let moved_from = stay_before.filter(|b| Some(b) != stay_id.as_ref());
+        let data = json!({"stay_id": stay_id, "previous_stay_id": moved_from, "created": created});
+        let ev = NewEvent::new("spend.upserted", "spend_line", &id).property(input.property_id.as_str());
+        outbox::emit_in_tx(conn, who, ev.data(data))?;
         let row: SpendRow = spend_lines::table.find(&id).select(spend_cols()).first(conn)?;
         Ok((to_spend(row), created))
     })

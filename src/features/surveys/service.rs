@@ -16,6 +16,7 @@ use crate::db::schema::{
     customer_consents, customers, stays, survey_aspect_scores as sa, survey_invitations as si, survey_responses as sr,
     survey_settings, survey_template_versions as sv, survey_templates as st,
 };
+use crate::db::outbox::{self, NewEvent};
 use crate::db::{read_tx, write_tx, DbConnection};
 use crate::features::audit;
 use crate::platform::crypto::sha256_hex;
@@ -647,14 +648,16 @@ fn template_for(conn: &mut DbConnection, trigger: TriggerKind) -> Result<Option<
 }
 
 /// Check-out: invite the guest to the post-stay survey after the configured delay.
-pub fn on_check_out(conn: &mut DbConnection, stay_id: &str) -> Result<(), ApiError> {
+pub(crate) fn invite_after_stay_in_tx(
+    conn: &mut DbConnection,
+    stay_id: &str,
+    customer_id: &str,
+    property_id: &str,
+    check_out: chrono::NaiveDate,
+) -> Result<(), ApiError> {
     let Some(template) = template_for(conn, TriggerKind::PostStay)? else {
         return Ok(());
     };
-    let (customer_id, property_id, check_out): (String, String, chrono::NaiveDate) = stays::table
-        .find(stay_id)
-        .select((stays::customer_id, stays::property_id, stays::check_out))
-        .first(conn)?;
     // History imports (stays that ended days ago) are not surveyed.
     if check_out < Utc::now().date_naive() - Duration::days(7) {
         return Ok(());
@@ -664,8 +667,8 @@ pub fn on_check_out(conn: &mut DbConnection, stay_id: &str) -> Result<(), ApiErr
         conn,
         NewInvitation {
             template_id: &template,
-            customer_id: &customer_id,
-            property_id: &property_id,
+            customer_id,
+            property_id,
             trigger: TriggerKind::PostStay,
             subject: (SubjectKind::Stay, Some(stay_id.to_string())),
             touchpoint: None,
@@ -677,7 +680,7 @@ pub fn on_check_out(conn: &mut DbConnection, stay_id: &str) -> Result<(), ApiErr
 }
 
 /// A ticket closed: invite its guest to the post-ticket survey at once.
-pub fn on_ticket_closed(
+pub(crate) fn invite_after_ticket_in_tx(
     conn: &mut DbConnection,
     ticket_id: &str,
     customer_id: &str,
@@ -1216,52 +1219,51 @@ fn record(
             ))
             .execute(conn)?;
     }
-    // Service recovery: a detractor opens a feedback ticket (24 h first response).
-    if nps.is_some_and(|n| n <= 6) || csat.is_some_and(|c| c <= 2) {
-        let stay = (r.6 == "stay").then(|| r.7.clone()).flatten();
-        let ticket = crate::features::tickets::service::open_for_survey(
-            conn,
-            who,
-            &r.4,
-            &r.3,
-            stay,
-            &id,
-            &format!(
-                "Low survey score ({})",
-                match (nps, csat) {
-                    (Some(n), _) if n <= 6 => format!("NPS {n}"),
-                    (_, Some(c)) => format!("CSAT {c}"),
-                    _ => String::new(),
-                }
-            ),
-        )?;
-        diesel::update(sr::table.find(&id))
-            .set(sr::ticket_id.eq(Some(&ticket)))
-            .execute(conn)?;
-    }
-    // The bonus rewards feedback on a stay or ticket, once per subject: a subject-less or
-    // repeated invitation cannot be used to mint points.
-    let bonus = settings(conn)?.completion_bonus_points;
-    let subject = r.7.as_ref().map(|s| format!("{}:{s}", r.6));
-    let paid_before = match &subject {
-        Some(key) => {
-            use crate::db::schema::ledger_entries as le;
-            le::table
-                .filter(le::customer_id.eq(&r.3))
-                .filter(le::idempotency_key.eq(format!("survey:{key}")))
-                .count()
-                .get_result::<i64>(conn)?
-                > 0
-        }
-        None => true,
-    };
-    if let (true, false, Some(key)) = (bonus > 0, paid_before, &subject) {
-        let (entry, _) = crate::features::loyalty::ledger::post_survey_bonus(conn, who, &r.3, bonus, &r.4, key)?;
-        diesel::update(sr::table.find(&id))
-            .set(sr::bonus_entry_id.eq(Some(&entry.id)))
-            .execute(conn)?;
-    }
+    // Service recovery (a detractor's feedback ticket) and the completion bonus follow the
+    // event (`app::reactions`).
+    let data = json!({
+        "invitation_id": inv_id, "customer_id": r.3, "template_id": r.1, "template_version": r.2,
+        "trigger": r.5, "subject_kind": r.6, "subject_id": r.7, "channel": channel,
+        "nps": nps, "csat": csat, "ces": ces, "detractor": is_detractor(nps, csat),
+    });
+    let ev = NewEvent::new("survey.response_received", "survey_response", &id).property(r.4.as_str());
+    outbox::emit_in_tx(conn, who, ev.data(data))?;
     Ok(id)
+}
+
+/// A detractor's answer opens a feedback ticket: NPS 0–6 or CSAT 1–2 (SPEC §5).
+pub fn is_detractor(nps: Option<i32>, csat: Option<i32>) -> bool {
+    nps.is_some_and(|n| n <= 6) || csat.is_some_and(|c| c <= 2)
+}
+
+/// The subject line of a detractor's feedback ticket.
+pub fn feedback_subject(nps: Option<i64>, csat: Option<i64>) -> String {
+    match (nps, csat) {
+        (Some(n), _) if n <= 6 => format!("Low survey score (NPS {n})"),
+        (_, Some(c)) => format!("Low survey score (CSAT {c})"),
+        _ => "Low survey score".into(),
+    }
+}
+
+/// The completion bonus in points (0 = none).
+pub fn completion_bonus_in_tx(conn: &mut DbConnection) -> Result<i64, ApiError> {
+    Ok(settings(conn)?.completion_bonus_points)
+}
+
+/// Links a response to the feedback ticket its answer opened.
+pub(crate) fn link_ticket_in_tx(conn: &mut DbConnection, response_id: &str, ticket_id: &str) -> Result<(), ApiError> {
+    diesel::update(sr::table.find(response_id))
+        .set(sr::ticket_id.eq(Some(ticket_id)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Links a response to the bonus entry it earned.
+pub(crate) fn link_bonus_in_tx(conn: &mut DbConnection, response_id: &str, entry_id: &str) -> Result<(), ApiError> {
+    diesel::update(sr::table.find(response_id))
+        .set(sr::bonus_entry_id.eq(Some(entry_id)))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn answer_mine(

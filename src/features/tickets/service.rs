@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::scope::works_at;
 use crate::auth::{Actor, Perm, Principal, Role};
 use crate::db::schema::{customers, escalation_contacts as ec, staff_users, stays, ticket_entries as te, tickets as t};
+use crate::db::outbox::{self, NewEvent};
 use crate::db::{read_tx, write_tx, DbConnection};
 use crate::features::audit;
 use crate::features::tickets::config::{self as ticket_config, Severity};
@@ -1229,13 +1230,6 @@ fn change_state(
         }
         TicketState::Closed => {
             r.closed_at = Some(at);
-            // Tickets opened by a survey answer are not surveyed again (no feedback loops).
-            if let (Some(cid), false) = (
-                r.customer_id.clone(),
-                r.source_kind.as_deref() == Some("survey_response"),
-            ) {
-                crate::features::surveys::service::on_ticket_closed(conn, &r.id, &cid, &r.property_id)?;
-            }
         }
         TicketState::Reopened => {
             r.reopen_count += 1;
@@ -1292,6 +1286,13 @@ fn change_state(
         Some(&r.id),
         json!({"from": from.as_str(), "to": to.as_str()}),
     )?;
+    // A closed ticket invites its guest to the post-ticket survey (`app::reactions`), except
+    // one a survey answer opened (no feedback loops).
+    let data = json!({
+        "from": from.as_str(), "to": to.as_str(), "customer_id": r.customer_id, "source_kind": r.source_kind,
+    });
+    let ev = NewEvent::new("ticket.state_changed", "ticket", &r.id).property(r.property_id.as_str());
+    outbox::emit_in_tx(conn, who, ev.data(data))?;
     Ok(())
 }
 
