@@ -87,5 +87,8 @@ fn after_survey_answer(conn: &mut DbConnection, who: &Principal, ev: &Event, dat
 }
 
 fn malformed(ev: &Event) -> ApiError {
-    ApiError::internal(format!("event {} ({}) lacks a field its reaction needs", ev.id, ev.kind))
+    ApiError::internal(format!(
+        "event {} ({}) lacks a field its reaction needs",
+        ev.id, ev.kind
+    ))
 }

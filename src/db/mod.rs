@@ -10,6 +10,7 @@ mod tx;
 pub use pool::{
     build_bookkeeping_pool, build_pool, checkout, with_conn, Conn, ConnectionManager, Pool, PooledConn, SessionLimits,
 };
+pub(crate) use tx::lock_row;
 pub use tx::{read_tx, write_tx};
 
 use diesel::connection::SimpleConnection;

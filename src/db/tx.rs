@@ -64,3 +64,21 @@ impl Drop for SqliteTxGuard<'_> {
         }
     }
 }
+
+/// Takes one row's lock for the rest of the caller's write transaction, so that concurrent
+/// changes of that record run one after the other, each on the state the other left: on
+/// PostgreSQL a no-op update (it locks like `SELECT … FOR UPDATE` and works through the
+/// two-backend connection); on SQLite the write transaction already holds the database, and the
+/// update is as cheap. `column` is any column of the table (set to itself). `Ok(true)` when the
+/// row exists.
+macro_rules! lock_row {
+    ($conn:expr, $table:expr, $column:expr, $id:expr) => {{
+        use diesel::prelude::*;
+        diesel::update($table.find($id))
+            .set($column.eq($column))
+            .execute($conn)
+            .map(|n| n > 0)
+            .map_err($crate::platform::error::ApiError::from)
+    }};
+}
+pub(crate) use lock_row;

@@ -1,10 +1,52 @@
 //! Keyset (cursor) pagination: page N costs what page 1 costs.
 
+use std::borrow::Cow;
+
 use base64::Engine;
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::platform::error::ApiError;
+
+/// One page of a list: the items and the cursor of the next page (`null` on the last one).
+/// Every list of the API answers this shape; the spec names each page after its item
+/// (`TicketPage`), so generated clients keep one type per list.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// An item of a page: `PAGE` is the page's schema name in the spec.
+pub trait PageItem: ToSchema {
+    const PAGE: &'static str;
+}
+
+impl<T: PageItem> utoipa::PartialSchema for Page<T> {
+    fn schema() -> RefOr<Schema> {
+        let item = RefOr::Ref(utoipa::openapi::Ref::from_schema_name(T::name()));
+        let cursor = ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]));
+        ObjectBuilder::new()
+            .property("data", ArrayBuilder::new().items(item))
+            .property("next_cursor", cursor)
+            .required("data")
+            .required("next_cursor")
+            .into()
+    }
+}
+
+impl<T: PageItem> ToSchema for Page<T> {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed(T::PAGE)
+    }
+
+    fn schemas(out: &mut Vec<(String, RefOr<Schema>)>) {
+        out.push((T::name().into_owned(), T::schema()));
+        T::schemas(out);
+    }
+}
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;

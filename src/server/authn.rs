@@ -10,8 +10,8 @@ use chrono::Utc;
 use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
 
-use crate::auth::{Actor, Principal, PropertyScope, Role};
 use crate::auth::principal::{KeyActor, StaffActor};
+use crate::auth::{Actor, Principal, PropertyScope, Role};
 use crate::db::schema::{api_keys, customer_accounts, staff_users};
 use crate::platform::error::ApiError;
 use crate::server::middleware::RequestId;

@@ -12,7 +12,7 @@ use crate::db::schema::audit_log;
 use crate::db::DbConnection;
 use crate::platform::error::ApiError;
 use crate::platform::ids::{new_id, now};
-use crate::platform::page::{self as pagination, Order, PageParams};
+use crate::platform::page::{self as pagination, Order, Page, PageItem, PageParams};
 
 /// Appends one entry. `details` must not hold personal data (ids and field names only).
 pub fn record(
@@ -57,11 +57,10 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditPage {
-    pub data: Vec<AuditEntry>,
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+pub type AuditPage = Page<AuditEntry>;
+
+impl PageItem for AuditEntry {
+    const PAGE: &'static str = "AuditPage";
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -15,7 +15,7 @@ use crate::features::guests::model::{double_option, Direction, FollowUpStatus, I
 use crate::platform::error::ApiError;
 use crate::platform::fields::Checks;
 use crate::platform::ids::{new_id, now};
-use crate::platform::page::{self as pagination, Order, PageParams};
+use crate::platform::page::{self as pagination, Order, Page, PageItem, PageParams};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Interaction {
@@ -36,11 +36,10 @@ pub struct Interaction {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InteractionPage {
-    pub data: Vec<Interaction>,
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+pub type InteractionPage = Page<Interaction>;
+
+impl PageItem for Interaction {
+    const PAGE: &'static str = "InteractionPage";
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -5,6 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::platform::page::{Page, PageItem};
+
 string_enum!(Gender { Female => "female", Male => "male", NonBinary => "non_binary", Undisclosed => "undisclosed" });
 string_enum!(
     /// How the guest prefers to be contacted.
@@ -160,11 +162,10 @@ pub struct ConsentEvent {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConsentEventPage {
-    pub data: Vec<ConsentEvent>,
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+pub type ConsentEventPage = Page<ConsentEvent>;
+
+impl PageItem for ConsentEvent {
+    const PAGE: &'static str = "ConsentEventPage";
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -252,11 +253,10 @@ pub struct Customer {
     pub recent_stays: Option<Vec<StaySummary>>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CustomerPage {
-    pub data: Vec<Customer>,
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+pub type CustomerPage = Page<Customer>;
+
+impl PageItem for Customer {
+    const PAGE: &'static str = "CustomerPage";
 }
 
 /// A new guest profile. Unknown fields are refused (422).

@@ -20,6 +20,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::auth::{Actor, Perm, Principal};
+use crate::db::lock_row;
 use crate::db::schema::{
     customers, ledger_entries as le, ledger_lot_consumptions as lc, loyalty_accounts as la, loyalty_property_rules,
     loyalty_settings, spend_lines, stays, tier_changes,
@@ -30,7 +31,7 @@ use crate::platform::error::ApiError;
 use crate::platform::fields::Checks;
 use crate::platform::ids::{new_id, now};
 use crate::platform::money::minor_digits;
-use crate::platform::page::{self as pagination, Order, PageParams};
+use crate::platform::page::{self as pagination, Order, Page, PageItem, PageParams};
 
 string_enum!(Tier { Regular => "regular", Silver => "silver", Gold => "gold", Platinum => "platinum" });
 string_enum!(
@@ -201,11 +202,10 @@ pub struct LedgerEntry {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LedgerPage {
-    pub data: Vec<LedgerEntry>,
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+pub type LedgerPage = Page<LedgerEntry>;
+
+impl PageItem for LedgerEntry {
+    const PAGE: &'static str = "LedgerPage";
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -397,10 +397,8 @@ pub fn post(
     }
     // Lock the account row for the rest of the transaction (PostgreSQL); SQLite's write
     // transaction already holds the database lock.
-    let locked = diesel::update(la::table.find(p.customer_id))
-        .set(la::updated_at.eq(la::updated_at))
-        .execute(conn)?;
-    if locked == 0 {
+    let locked = lock_row!(conn, la::table, la::updated_at, p.customer_id)?;
+    if !locked {
         return Err(ApiError::NotFound(
             "the guest is not enrolled in the loyalty programme".into(),
         ));
@@ -627,9 +625,7 @@ pub fn settle_stay(conn: &mut DbConnection, who: &Principal, stay_id: &str) -> R
     };
     ensure_account(conn, &customer_id)?;
     // Take the account lock before reading what the stay holds.
-    diesel::update(la::table.find(&customer_id))
-        .set(la::updated_at.eq(la::updated_at))
-        .execute(conn)?;
+    lock_row!(conn, la::table, la::updated_at, &customer_id)?;
     let line_ids: Vec<String> = lines.iter().map(|l| l.0.clone()).collect();
     let earns: Vec<(String, i64)> = le::table
         .filter(le::customer_id.eq(&customer_id))
@@ -1090,9 +1086,7 @@ pub fn expire_due(conn: &mut DbConnection, as_of: NaiveDateTime, batch: i64) -> 
     for (lot_id, customer_id, expires_at) in due {
         posted += write_tx(conn, |conn| {
             // Lock the account first: the lot's remainder cannot move under us.
-            diesel::update(la::table.find(&customer_id))
-                .set(la::updated_at.eq(la::updated_at))
-                .execute(conn)?;
+            lock_row!(conn, la::table, la::updated_at, &customer_id)?;
             let closed: i64 = cl::table.find(&lot_id).count().get_result(conn)?;
             if closed > 0 {
                 return Ok(0);

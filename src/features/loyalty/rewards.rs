@@ -16,7 +16,7 @@ use crate::features::loyalty::ledger::{self as loyalty, Consume, EntryKind, Post
 use crate::platform::error::ApiError;
 use crate::platform::fields::Checks;
 use crate::platform::ids::{new_id, now};
-use crate::platform::page::{self as pagination, Order, PageParams};
+use crate::platform::page::{self as pagination, Order, Page, PageItem, PageParams};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Reward {
@@ -99,11 +99,10 @@ pub struct Redemption {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RedemptionPage {
-    pub data: Vec<Redemption>,
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+pub type RedemptionPage = Page<Redemption>;
+
+impl PageItem for Redemption {
+    const PAGE: &'static str = "RedemptionPage";
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

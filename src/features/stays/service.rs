@@ -9,8 +9,8 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Perm, Principal};
-use crate::db::schema::{customer_external_refs, customers, properties, spend_lines, stays};
 use crate::db::outbox::{self, NewEvent};
+use crate::db::schema::{customer_external_refs, customers, properties, spend_lines, stays};
 use crate::db::{read_tx, write_tx, DbConnection};
 use crate::features::audit;
 use crate::features::guests::model::ExternalRef;
@@ -19,7 +19,7 @@ use crate::platform::error::{ApiError, Problem};
 use crate::platform::fields::Checks;
 use crate::platform::ids::{new_id, now};
 use crate::platform::money::{from_minor, to_minor, Money};
-use crate::platform::page::{self as pagination, Order, PageParams};
+use crate::platform::page::{self as pagination, Order, Page, PageItem, PageParams};
 
 string_enum!(StayStatus { Reserved => "reserved", InHouse => "in_house", CheckedOut => "checked_out", Cancelled => "cancelled", NoShow => "no_show" });
 
@@ -61,11 +61,10 @@ pub struct Stay {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StayPage {
-    pub data: Vec<Stay>,
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+pub type StayPage = Page<Stay>;
+
+impl PageItem for Stay {
+    const PAGE: &'static str = "StayPage";
 }
 
 /// A stay as the PMS knows it. Upserted by `(property_id, confirmation_number)`.

@@ -11,20 +11,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::scope::report_period;
 use crate::auth::{Actor, Perm, Principal};
+use crate::db::outbox::{self, NewEvent};
 use crate::db::schema::{
     customer_consents, customers, stays, survey_aspect_scores as sa, survey_invitations as si, survey_responses as sr,
     survey_settings, survey_template_versions as sv, survey_templates as st,
 };
-use crate::db::outbox::{self, NewEvent};
 use crate::db::{read_tx, write_tx, DbConnection};
 use crate::features::audit;
 use crate::platform::crypto::sha256_hex;
 use crate::platform::error::ApiError;
-use crate::auth::scope::report_period;
 use crate::platform::fields::{mask_email, Checks};
 use crate::platform::ids::{new_id, now};
-use crate::platform::page::{self as pagination, Order, PageParams};
+use crate::platform::page::{self as pagination, Order, Page, PageItem, PageParams};
 
 string_enum!(
     /// What issues a template's invitations.
@@ -419,11 +419,10 @@ pub struct InvitationToAnswer {
     pub expires_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InvitationToAnswerPage {
-    pub data: Vec<InvitationToAnswer>,
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+pub type InvitationToAnswerPage = Page<InvitationToAnswer>;
+
+impl PageItem for InvitationToAnswer {
+    const PAGE: &'static str = "InvitationToAnswerPage";
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -953,11 +952,10 @@ pub struct InvitationFilter {
     pub property_id: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InvitationPage {
-    pub data: Vec<Invitation>,
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+pub type InvitationPage = Page<Invitation>;
+
+impl PageItem for Invitation {
+    const PAGE: &'static str = "InvitationPage";
 }
 
 /// Invitations at the caller's properties, newest first (stored state; `scheduled` ones past
@@ -1439,11 +1437,10 @@ pub struct ResponseFilter {
     pub max_nps: Option<i32>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SurveyResponsePage {
-    pub data: Vec<SurveyResponse>,
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+pub type SurveyResponsePage = Page<SurveyResponse>;
+
+impl PageItem for SurveyResponse {
+    const PAGE: &'static str = "SurveyResponsePage";
 }
 
 /// Responses at the caller's properties, newest first; personal data by role.

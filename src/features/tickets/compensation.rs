@@ -24,7 +24,7 @@ use crate::platform::error::ApiError;
 use crate::platform::fields::Checks;
 use crate::platform::ids::{new_id, now};
 use crate::platform::money::{from_minor, minor_digits, to_minor, Money};
-use crate::platform::page::{self as pagination, Order, PageParams};
+use crate::platform::page::{self as pagination, Order, Page, PageItem, PageParams};
 
 string_enum!(CompensationKind { Apology => "apology", Refund => "refund", Voucher => "voucher", Upgrade => "upgrade", Points => "points" });
 string_enum!(CompensationState { PendingApproval => "pending_approval", Approved => "approved", Rejected => "rejected" });
@@ -49,11 +49,10 @@ pub struct Compensation {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CompensationPage {
-    pub data: Vec<Compensation>,
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+pub type CompensationPage = Page<Compensation>;
+
+impl PageItem for Compensation {
+    const PAGE: &'static str = "CompensationPage";
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

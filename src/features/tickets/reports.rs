@@ -11,11 +11,11 @@ use diesel::sql_types::Integer;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::scope::report_period;
 use crate::auth::{Perm, Principal};
 use crate::db::schema::tickets as t;
 use crate::db::{read_tx, DbConnection, MultiBackend};
 use crate::platform::error::ApiError;
-use crate::auth::scope::report_period;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -12,8 +12,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::scope::works_at;
 use crate::auth::{Actor, Perm, Principal, Role};
-use crate::db::schema::{customers, escalation_contacts as ec, staff_users, stays, ticket_entries as te, tickets as t};
 use crate::db::outbox::{self, NewEvent};
+use crate::db::schema::{customers, escalation_contacts as ec, staff_users, stays, ticket_entries as te, tickets as t};
 use crate::db::{read_tx, write_tx, DbConnection};
 use crate::features::audit;
 use crate::features::tickets::config::{self as ticket_config, Severity};
@@ -21,7 +21,7 @@ use crate::features::tickets::sla::{self, Clock, ResponseRule};
 use crate::platform::error::ApiError;
 use crate::platform::fields::Checks;
 use crate::platform::ids::{new_id, now};
-use crate::platform::page::{self as pagination, Order, PageParams};
+use crate::platform::page::{self as pagination, Order, Page, PageItem, PageParams};
 
 string_enum!(TicketKind { Complaint => "complaint", ServiceRequest => "service_request", Inquiry => "inquiry", Feedback => "feedback", Compliment => "compliment" });
 string_enum!(
@@ -272,18 +272,16 @@ fn reopen_deadline(r: &TicketRow, window_days: i64) -> Option<NaiveDateTime> {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TicketPage {
-    pub data: Vec<Ticket>,
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+pub type TicketPage = Page<Ticket>;
+
+impl PageItem for Ticket {
+    const PAGE: &'static str = "TicketPage";
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MyTicketPage {
-    pub data: Vec<MyTicket>,
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+pub type MyTicketPage = Page<MyTicket>;
+
+impl PageItem for MyTicket {
+    const PAGE: &'static str = "MyTicketPage";
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -428,11 +426,10 @@ pub struct TimelineEntry {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TimelinePage {
-    pub data: Vec<TimelineEntry>,
-    #[schema(required = true)]
-    pub next_cursor: Option<String>,
+pub type TimelinePage = Page<TimelineEntry>;
+
+impl PageItem for TimelineEntry {
+    const PAGE: &'static str = "TimelinePage";
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -466,9 +463,7 @@ fn load_for_staff(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<
 /// transaction already holds the database), so concurrent changes of one ticket — a comment,
 /// a sweep, a guest's reopen — run one after the other, each on the state the other left.
 fn lock_row(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
-    diesel::update(t::table.find(id))
-        .set(t::version.eq(t::version))
-        .execute(conn)?;
+    crate::db::lock_row!(conn, t::table, t::version, id)?;
     Ok(())
 }
 
