@@ -1,133 +1,21 @@
-//! The one route table: every operation of the API, registered here and nowhere else.
+//! The one route table: every operation of the API, feature by feature (each feature's
+//! `api::routes` lists its own); actix matches in this order.
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::features::audit::api as audit;
-use crate::features::guests::api as customers;
-use crate::features::guests::api::me;
-use crate::features::loyalty::api as loyalty;
-use crate::features::loyalty::api::programme;
-use crate::features::loyalty::api::rewards;
-use crate::features::properties::api as properties;
-use crate::features::sessions::api as auth;
-use crate::features::staff::api as staff;
-use crate::features::staff::api::api_keys;
-use crate::features::stays::api as stays;
-use crate::features::surveys::api as surveys;
-use crate::features::tickets::api as tickets;
+use crate::features;
 use crate::server::health;
 
 /// Every route of the API.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(health::live)
-        .service(health::ready)
-        .service(auth::login)
-        .service(auth::customer_register)
-        .service(auth::customer_login)
-        .service(auth::refresh)
-        .service(auth::logout)
-        .service(properties::list_properties)
-        .service(properties::create_property)
-        .service(properties::get_property)
-        .service(properties::update_property)
-        .service(staff::list_staff)
-        .service(staff::create_staff)
-        .service(staff::get_staff)
-        .service(staff::update_staff)
-        .service(api_keys::list_api_keys)
-        .service(api_keys::create_api_key)
-        .service(api_keys::get_api_key)
-        .service(api_keys::revoke_api_key)
-        .service(audit::list_audit_log)
-        .service(customers::list_customers)
-        .service(customers::create_customer)
-        .service(customers::get_customer_by_ref)
-        .service(customers::upsert_customer_by_ref)
-        .service(customers::get_customer)
-        .service(customers::update_customer)
-        .service(customers::set_customer_consent)
-        .service(customers::list_customer_consent_history)
-        .service(customers::list_interactions)
-        .service(customers::create_interaction)
-        .service(customers::update_interaction)
-        .service(stays::push_stay)
-        .service(stays::push_stay_batch)
-        .service(stays::get_stay)
-        .service(stays::update_stay)
-        .service(stays::push_spend)
-        .service(stays::list_customer_stays)
-        .service(loyalty::get_loyalty)
-        .service(loyalty::list_loyalty_entries)
-        .service(loyalty::create_loyalty_adjustment)
-        .service(loyalty::enrol_customer)
-        .service(loyalty::get_my_loyalty)
-        .service(loyalty::list_my_loyalty_entries)
-        .service(programme::get_programme)
-        .service(programme::update_programme)
-        .service(programme::set_property_loyalty_rules)
-        .service(programme::remove_property_loyalty_rules)
-        .service(rewards::list_rewards)
-        .service(rewards::create_reward)
-        .service(rewards::update_reward)
-        .service(rewards::redeem)
-        .service(rewards::list_my_redemptions)
-        .service(rewards::list_customer_redemptions)
-        .service(rewards::fulfil_redemption)
-        .service(rewards::cancel_redemption)
-        .service(tickets::create_ticket)
-        .service(tickets::list_tickets)
-        .service(tickets::get_ticket)
-        .service(tickets::update_ticket)
-        .service(tickets::transition_ticket)
-        .service(tickets::comment_ticket)
-        .service(tickets::handover_ticket)
-        .service(tickets::ticket_timeline)
-        .service(tickets::offer_compensation)
-        .service(tickets::list_ticket_compensations)
-        .service(tickets::list_compensations)
-        .service(tickets::approve_compensation)
-        .service(tickets::reject_compensation)
-        .service(tickets::ticket_report)
-        .service(tickets::create_my_ticket)
-        .service(tickets::list_my_tickets)
-        .service(tickets::get_my_ticket)
-        .service(tickets::my_ticket_timeline)
-        .service(tickets::comment_my_ticket)
-        .service(tickets::confirm_my_ticket)
-        .service(tickets::reopen_my_ticket)
-        .service(tickets::list_ticket_categories)
-        .service(tickets::put_ticket_category)
-        .service(tickets::list_sla_policies)
-        .service(tickets::put_group_sla_policy)
-        .service(tickets::put_property_sla_policy)
-        .service(tickets::delete_property_sla_policy)
-        .service(tickets::get_business_calendar)
-        .service(tickets::put_business_calendar)
-        .service(tickets::delete_business_calendar)
-        .service(tickets::get_escalation_contacts)
-        .service(tickets::put_escalation_contacts)
-        .service(tickets::get_ticket_settings)
-        .service(tickets::put_ticket_settings)
-        .service(surveys::create_survey_template)
-        .service(surveys::list_survey_templates)
-        .service(surveys::get_survey_template)
-        .service(surveys::update_survey_template)
-        .service(surveys::get_survey_settings)
-        .service(surveys::put_survey_settings)
-        .service(surveys::create_survey_invitation)
-        .service(surveys::get_survey_invitation)
-        .service(surveys::new_survey_link)
-        .service(surveys::my_survey_invitations)
-        .service(surveys::answer_my_survey)
-        .service(surveys::survey_link_questions)
-        .service(surveys::answer_survey_link)
-        .service(surveys::list_survey_responses)
-        .service(surveys::survey_scores)
-        .service(surveys::list_survey_invitations)
-        .service(surveys::answer_survey_invitation)
-        .service(surveys::satisfaction_report)
-        .service(me::get_me)
-        .service(me::update_me)
-        .service(me::set_my_consent)
-        .service(me::list_my_consent_history);
+    cfg.service(health::live).service(health::ready);
+    features::sessions::api::routes(cfg);
+    features::properties::api::routes(cfg);
+    features::staff::api::routes(cfg);
+    features::audit::api::routes(cfg);
+    features::guests::api::routes(cfg);
+    features::stays::api::routes(cfg);
+    features::loyalty::api::routes(cfg);
+    features::tickets::api::routes(cfg);
+    features::surveys::api::routes(cfg);
 }

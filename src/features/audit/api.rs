@@ -1,4 +1,5 @@
 use actix_web::{get, web, HttpResponse};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{Perm, Principal};
 use crate::features::audit::{self, AuditFilter, AuditPage};
@@ -22,4 +23,9 @@ pub async fn list_audit_log(
     p.require_group_wide(Perm::AuditRead)?;
     let (f, page) = (f.into_inner(), page.into_inner());
     Ok(HttpResponse::Ok().json(state.db(move |conn| audit::list(conn, &f, &page)).await?))
+}
+
+/// This feature's routes (registered by `app::routes`, in this order).
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(list_audit_log);
 }

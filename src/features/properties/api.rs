@@ -1,4 +1,5 @@
 use actix_web::{get, patch, post, web, HttpResponse};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{Perm, Principal};
 use crate::features::properties::{self, Property, PropertyCreate, PropertyPatch};
@@ -71,4 +72,12 @@ pub async fn update_property(
     let (id, body) = (id.into_inner(), body.into_inner());
     let prop = state.db(move |conn| properties::update(conn, &p, &id, body)).await?;
     Ok(HttpResponse::Ok().json(prop))
+}
+
+/// This feature's routes (registered by `app::routes`, in this order).
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(list_properties)
+        .service(create_property)
+        .service(get_property)
+        .service(update_property);
 }

@@ -1,4 +1,5 @@
 use actix_web::{post, web, HttpRequest, HttpResponse};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::features::sessions::{self as auth, LoginRequest, RefreshRequest, RegisterRequest, TokenResponse};
 use crate::platform::error::ApiError;
@@ -188,4 +189,13 @@ impl RequestIdExt for HttpRequest {
             .get::<crate::server::middleware::RequestId>()
             .map(|r| r.0.clone())
     }
+}
+
+/// This feature's routes (registered by `app::routes`, in this order).
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(login)
+        .service(customer_register)
+        .service(customer_login)
+        .service(refresh)
+        .service(logout);
 }

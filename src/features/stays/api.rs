@@ -1,4 +1,5 @@
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{Actor, Principal};
 use crate::features::stays::service::{
@@ -153,4 +154,14 @@ pub async fn list_customer_stays(
             .db(move |conn| stays::list_customer_stays(conn, &p, &id, &f, &page))
             .await?,
     ))
+}
+
+/// This feature's routes (registered by `app::routes`, in this order).
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(push_stay)
+        .service(push_stay_batch)
+        .service(get_stay)
+        .service(update_stay)
+        .service(push_spend)
+        .service(list_customer_stays);
 }

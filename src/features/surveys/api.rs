@@ -4,6 +4,7 @@
 use actix_web::{get, patch, post, put, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::Principal;
 use crate::features::surveys::service::{
@@ -383,4 +384,26 @@ pub async fn survey_scores(
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     Ok(HttpResponse::Ok().json(state.db(move |conn| surveys::scores(conn, &p, &q)).await?))
+}
+
+/// This feature's routes (registered by `app::routes`, in this order).
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(create_survey_template)
+        .service(list_survey_templates)
+        .service(get_survey_template)
+        .service(update_survey_template)
+        .service(get_survey_settings)
+        .service(put_survey_settings)
+        .service(create_survey_invitation)
+        .service(get_survey_invitation)
+        .service(new_survey_link)
+        .service(my_survey_invitations)
+        .service(answer_my_survey)
+        .service(survey_link_questions)
+        .service(answer_survey_link)
+        .service(list_survey_responses)
+        .service(survey_scores)
+        .service(list_survey_invitations)
+        .service(answer_survey_invitation)
+        .service(satisfaction_report);
 }

@@ -4,6 +4,7 @@
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{Actor, Perm, Principal};
 use crate::features::tickets::compensation::{
@@ -700,4 +701,42 @@ pub async fn put_ticket_settings(
             .db(move |conn| ticket_config::set_settings(conn, &p, body))
             .await?,
     ))
+}
+
+/// This feature's routes (registered by `app::routes`, in this order).
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(create_ticket)
+        .service(list_tickets)
+        .service(get_ticket)
+        .service(update_ticket)
+        .service(transition_ticket)
+        .service(comment_ticket)
+        .service(handover_ticket)
+        .service(ticket_timeline)
+        .service(offer_compensation)
+        .service(list_ticket_compensations)
+        .service(list_compensations)
+        .service(approve_compensation)
+        .service(reject_compensation)
+        .service(ticket_report)
+        .service(create_my_ticket)
+        .service(list_my_tickets)
+        .service(get_my_ticket)
+        .service(my_ticket_timeline)
+        .service(comment_my_ticket)
+        .service(confirm_my_ticket)
+        .service(reopen_my_ticket)
+        .service(list_ticket_categories)
+        .service(put_ticket_category)
+        .service(list_sla_policies)
+        .service(put_group_sla_policy)
+        .service(put_property_sla_policy)
+        .service(delete_property_sla_policy)
+        .service(get_business_calendar)
+        .service(put_business_calendar)
+        .service(delete_business_calendar)
+        .service(get_escalation_contacts)
+        .service(put_escalation_contacts)
+        .service(get_ticket_settings)
+        .service(put_ticket_settings);
 }

@@ -1,6 +1,7 @@
 pub mod me;
 
 use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::Principal;
 use crate::features::guests::customers;
@@ -270,4 +271,23 @@ pub async fn update_interaction(
             .db(move |conn| interactions::update(conn, &p, &id, &iid, body))
             .await?,
     ))
+}
+
+/// This feature's routes (registered by `app::routes`, in this order).
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(list_customers)
+        .service(create_customer)
+        .service(get_customer_by_ref)
+        .service(upsert_customer_by_ref)
+        .service(get_customer)
+        .service(update_customer)
+        .service(set_customer_consent)
+        .service(list_customer_consent_history)
+        .service(list_interactions)
+        .service(create_interaction)
+        .service(update_interaction)
+        .service(me::get_me)
+        .service(me::update_me)
+        .service(me::set_my_consent)
+        .service(me::list_my_consent_history);
 }

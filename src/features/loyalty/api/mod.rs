@@ -2,6 +2,7 @@ pub mod programme;
 pub mod rewards;
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::Principal;
 use crate::features::loyalty::ledger::{self as loyalty, AdjustmentRequest, LedgerEntry, LedgerPage, LoyaltySummary};
@@ -116,4 +117,26 @@ pub async fn list_my_loyalty_entries(
     let id = p.require_customer()?.to_string();
     let page = page.into_inner();
     Ok(HttpResponse::Ok().json(state.db(move |conn| loyalty::entries(conn, &p, &id, &page)).await?))
+}
+
+/// This feature's routes (registered by `app::routes`, in this order).
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(get_loyalty)
+        .service(list_loyalty_entries)
+        .service(create_loyalty_adjustment)
+        .service(enrol_customer)
+        .service(get_my_loyalty)
+        .service(list_my_loyalty_entries)
+        .service(programme::get_programme)
+        .service(programme::update_programme)
+        .service(programme::set_property_loyalty_rules)
+        .service(programme::remove_property_loyalty_rules)
+        .service(rewards::list_rewards)
+        .service(rewards::create_reward)
+        .service(rewards::update_reward)
+        .service(rewards::redeem)
+        .service(rewards::list_my_redemptions)
+        .service(rewards::list_customer_redemptions)
+        .service(rewards::fulfil_redemption)
+        .service(rewards::cancel_redemption);
 }

@@ -1,6 +1,7 @@
 pub mod api_keys;
 
 use actix_web::{get, patch, post, web, HttpResponse};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::{Perm, Principal};
 use crate::features::staff::{self, StaffCreate, StaffPatch, StaffUser};
@@ -77,4 +78,16 @@ pub async fn update_staff(
     p.require(Perm::StaffManage)?;
     let (id, body) = (id.into_inner(), body.into_inner());
     Ok(HttpResponse::Ok().json(state.db(move |conn| staff::update(conn, &p, &id, body)).await?))
+}
+
+/// This feature's routes (registered by `app::routes`, in this order).
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(list_staff)
+        .service(create_staff)
+        .service(get_staff)
+        .service(update_staff)
+        .service(api_keys::list_api_keys)
+        .service(api_keys::create_api_key)
+        .service(api_keys::get_api_key)
+        .service(api_keys::revoke_api_key);
 }
