@@ -11,6 +11,7 @@ mod compensation_limits;
 mod contact_search;
 mod customers;
 mod errors;
+mod events;
 mod faults;
 mod idempotency;
 mod input;

@@ -360,4 +360,52 @@ impl TestApp {
             .unwrap()
             .n
     }
+
+    /// The outbox's events, oldest first: `(type, aggregate_type, aggregate_id, sequence, data)`.
+    pub fn events(&self) -> Vec<Event> {
+        use concierge::db::schema::events as e;
+        use diesel::prelude::*;
+        let mut conn = self.conn();
+        let c: &mut DbConnection = &mut conn;
+        let rows: Vec<(String, String, String, i64, Option<String>, String)> = e::table
+            .order((e::occurred_at, e::id))
+            .select((
+                e::kind,
+                e::aggregate_type,
+                e::aggregate_id,
+                e::sequence,
+                e::property_id,
+                e::data,
+            ))
+            .load(c)
+            .unwrap();
+        rows.into_iter()
+            .map(
+                |(kind, aggregate_type, aggregate_id, sequence, property_id, data)| Event {
+                    kind,
+                    aggregate_type,
+                    aggregate_id,
+                    sequence,
+                    property_id,
+                    data: serde_json::from_str(&data).unwrap(),
+                },
+            )
+            .collect()
+    }
+
+    /// The events of one type, oldest first.
+    pub fn events_of(&self, kind: &str) -> Vec<Event> {
+        self.events().into_iter().filter(|e| e.kind == kind).collect()
+    }
+}
+
+/// One outbox row as a test reads it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub kind: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub property_id: Option<String>,
+    pub data: Value,
 }
