@@ -24,3 +24,9 @@ where
         Err(e) => Err(e.into()),
     }
 }
+
+/// Whether one server process owns the whole database: SQLite's embedded file, served by one
+/// instance; PostgreSQL may be shared by several instances, so each owns only what it claimed.
+pub fn is_embedded(conn: &DbConnection) -> bool {
+    matches!(conn.backend(), Backend::Sqlite)
+}

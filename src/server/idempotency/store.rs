@@ -9,7 +9,7 @@ use rand::Rng;
 
 use crate::db::applied::{already_applied, RequestKey};
 use crate::db::schema::idempotency_keys as t;
-use crate::db::{Backend, DbConnection};
+use crate::db::DbConnection;
 use crate::platform::crypto::Cipher;
 use crate::platform::error::ApiError;
 use crate::platform::ids::now;
@@ -229,7 +229,8 @@ pub fn release(conn: &mut DbConnection, rk: &RequestKey) -> Result<(), ApiError>
 /// once instead of after the lease. On SQLite every open key is this process's (one instance
 /// per file).
 pub fn release_abandoned(conn: &mut DbConnection, owner: &str) -> Result<(usize, usize), ApiError> {
-    let sqlite = conn.backend() == Backend::Sqlite;
+    // An embedded database has one instance: every open claim is its previous run's.
+    let sqlite = crate::db::dialect::is_embedded(conn);
     let freed = if sqlite {
         diesel::delete(
             t::table
