@@ -55,6 +55,8 @@ pub enum Perm {
     SurveyResponsesRead,
     /// Inviting guests by hand or at a touchpoint; issuing answer links.
     SurveysInvite,
+    /// Issuing an invitation's answer link (a credential: never agents).
+    SurveyLinksIssue,
     /// NPS/CSAT/CES scores (no personal data).
     SurveysReport,
     /// Survey settings (delays, expiry, bonus, consent rule).
@@ -86,6 +88,7 @@ impl Perm {
             Perm::SurveyResponsesRead => &[Admin, Manager, Agent],
             Perm::SurveysInvite => &[Admin, Manager, Agent],
             Perm::SurveysReport => &[Admin, Manager, Analyst],
+            Perm::SurveyLinksIssue => &[Admin, Manager],
             Perm::SurveysConfigure => &[Admin],
         }
     }
@@ -101,35 +104,14 @@ impl Perm {
             Perm::LoyaltyAdjust | Perm::RedemptionsManage => &[Scope::LoyaltyWrite],
             Perm::TicketsRead => &[Scope::TicketsRead, Scope::TicketsWrite],
             Perm::TicketsWrite => &[Scope::TicketsWrite],
-            Perm::SurveysInvite => &[Scope::SurveysWrite],
+            Perm::SurveysInvite | Perm::SurveyLinksIssue => &[Scope::SurveysWrite],
             _ => &[],
         }
     }
 
     /// Any API key may read the property list (integrations map their hotel codes).
-    fn any_key(self) -> bool {
+    pub(crate) fn any_key(self) -> bool {
         matches!(self, Perm::PropertiesRead)
-    }
-
-    /// Human-readable rule for the OpenAPI description.
-    pub fn describe(self) -> String {
-        let roles: Vec<&str> = self.roles().iter().map(|r| r.as_str()).collect();
-        let keys = if self.any_key() {
-            "any API key".to_string()
-        } else {
-            match self.scopes() {
-                [] => "no API key".to_string(),
-                scopes => format!(
-                    "API keys with {}",
-                    scopes
-                        .iter()
-                        .map(|s| format!("`{}`", s.as_str()))
-                        .collect::<Vec<_>>()
-                        .join(" or ")
-                ),
-            }
-        };
-        format!("Staff roles: {}; {}.", roles.join(", "), keys)
     }
 }
 

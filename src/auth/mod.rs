@@ -4,6 +4,7 @@ pub mod access;
 pub mod api_keys;
 pub mod jwt;
 pub mod limits;
+pub mod operations;
 pub mod passwords;
 pub mod principal;
 pub mod rate_limit;

@@ -283,7 +283,40 @@ pub fn finalize(mut api: OpenApi) -> OpenApi {
     // A round trip through JSON: the post-pass works on the document as clients see it.
     let mut doc = serde_json::to_value(&api).expect("the OpenAPI document serialises");
     open_free_form_objects(&mut doc);
+    add_access(&mut doc);
     serde_json::from_value(doc).expect("the OpenAPI document deserialises")
+}
+
+/// Each operation's `**Access:**` paragraph and `x-access` rule, generated from
+/// `auth::operations` (the Perm table); a hand-written Access paragraph is replaced.
+fn add_access(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for (method, op) in item.iter_mut() {
+            let id = op["operationId"].as_str().unwrap_or_default().to_string();
+            let (rule, note) = crate::auth::operations::rule_of(&id)
+                .unwrap_or_else(|| panic!("{method} {path} ({id}) has no access rule in auth::operations"));
+            let before = op["description"].as_str().unwrap_or_default();
+            let kept: Vec<&str> = before
+                .split("\n\n")
+                .filter(|p| !p.trim_start().starts_with("**Access:**") && !p.trim().is_empty())
+                .collect();
+            let access = match note {
+                "" => format!("**Access:** {}", rule.describe()),
+                n => format!("**Access:** {} {n}", rule.describe()),
+            };
+            let text = kept
+                .into_iter()
+                .chain([access.as_str()])
+                .collect::<Vec<_>>()
+                .join("\n\n");
+            op["description"] = serde_json::Value::String(text);
+            op["x-access"] = rule.to_json();
+        }
+    }
 }
 
 #[cfg(test)]

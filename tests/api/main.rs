@@ -5,6 +5,7 @@ mod support;
 
 mod access;
 mod access_matrix;
+mod access_spec;
 mod auth;
 mod auth_hardening;
 mod compensation_limits;
