@@ -1,7 +1,8 @@
 //! The access matrix driven by the served OpenAPI document: every operation's `x-access` rule,
 //! which is generated from the Perm table (it also writes the `**Access:**` line), is tried with
-//! every kind of caller. A caller the rule excludes never gets a 2xx answer (mostly a 403). A caller it includes never gets 401 or 403. Drift between the documented rule and the
-//! enforced one fails here.
+//! every kind of caller. A caller the rule excludes never gets a 2xx answer (mostly a 403); a
+//! caller it includes never gets 401 or 403. Drift between the documented rule and the enforced
+//! one fails here.
 
 use awc::http::Method;
 use serde_json::{json, Value};
