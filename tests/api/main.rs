@@ -13,6 +13,7 @@ mod contact_search;
 mod customers;
 mod errors;
 mod events;
+mod events_guests;
 mod faults;
 mod idempotency;
 mod input;

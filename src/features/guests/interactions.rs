@@ -8,6 +8,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Actor, Perm, Principal};
+use crate::db::outbox::{self, NewEvent};
 use crate::db::schema::{customers, interactions as t};
 use crate::db::{read_tx, write_tx, DbConnection};
 use crate::features::audit;
@@ -78,74 +79,42 @@ pub struct InteractionFilter {
     pub follow_up_status: Option<FollowUpStatus>,
 }
 
-type Row = (
-    String,
-    String,
-    Option<String>,
-    NaiveDateTime,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    Option<NaiveDateTime>,
-    NaiveDateTime,
-    NaiveDateTime,
-);
-
-#[allow(clippy::type_complexity)]
-fn cols() -> (
-    t::id,
-    t::customer_id,
-    t::property_id,
-    t::occurred_at,
-    t::channel,
-    t::direction,
-    t::summary,
-    t::content,
-    t::result,
-    t::staff_id,
-    t::follow_up_status,
-    t::follow_up_due_at,
-    t::created_at,
-    t::updated_at,
-) {
-    (
-        t::id,
-        t::customer_id,
-        t::property_id,
-        t::occurred_at,
-        t::channel,
-        t::direction,
-        t::summary,
-        t::content,
-        t::result,
-        t::staff_id,
-        t::follow_up_status,
-        t::follow_up_due_at,
-        t::created_at,
-        t::updated_at,
-    )
+/// One row as read.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = t)]
+struct Row {
+    id: String,
+    customer_id: String,
+    property_id: Option<String>,
+    occurred_at: NaiveDateTime,
+    channel: String,
+    direction: String,
+    summary: String,
+    content: Option<String>,
+    result: Option<String>,
+    staff_id: Option<String>,
+    follow_up_status: String,
+    follow_up_due_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
 }
 
 fn to_view(r: Row) -> Interaction {
     Interaction {
-        id: r.0,
-        customer_id: r.1,
-        property_id: r.2,
-        occurred_at: r.3.and_utc(),
-        channel: InteractionChannel::parse(&r.4).unwrap_or(InteractionChannel::Other),
-        direction: Direction::parse(&r.5).unwrap_or(Direction::Inbound),
-        summary: r.6,
-        content: r.7,
-        result: r.8,
-        staff_id: r.9,
-        follow_up_status: FollowUpStatus::parse(&r.10).unwrap_or(FollowUpStatus::None),
-        follow_up_due_at: r.11.map(|d| d.and_utc()),
-        created_at: r.12.and_utc(),
-        updated_at: r.13.and_utc(),
+        id: r.id,
+        customer_id: r.customer_id,
+        property_id: r.property_id,
+        occurred_at: r.occurred_at.and_utc(),
+        channel: InteractionChannel::parse(&r.channel).unwrap_or(InteractionChannel::Other),
+        direction: Direction::parse(&r.direction).unwrap_or(Direction::Inbound),
+        summary: r.summary,
+        content: r.content,
+        result: r.result,
+        staff_id: r.staff_id,
+        follow_up_status: FollowUpStatus::parse(&r.follow_up_status).unwrap_or(FollowUpStatus::None),
+        follow_up_due_at: r.follow_up_due_at.map(|d| d.and_utc()),
+        created_at: r.created_at.and_utc(),
+        updated_at: r.updated_at.and_utc(),
     }
 }
 
@@ -161,7 +130,7 @@ fn load(conn: &mut DbConnection, who: &Principal, customer_id: &str, id: &str) -
     let r: Row = t::table
         .find(id)
         .filter(t::customer_id.eq(customer_id))
-        .select(cols())
+        .select(Row::as_select())
         .first(conn)
         .optional()?
         .ok_or_else(|| ApiError::not_found("interaction"))?;
@@ -237,8 +206,35 @@ pub fn create(
             Some(customer_id),
             json!({"interaction_id": id}),
         )?;
-        load(conn, who, customer_id, &id)
+        let created = load(conn, who, customer_id, &id)?;
+        emit_in_tx(conn, who, "interaction.created", &created, &[])?;
+        Ok(created)
     })
+}
+
+/// `interaction.created` / `interaction.updated`: ids, channel, follow-up state, changed names.
+fn emit_in_tx(
+    conn: &mut DbConnection,
+    who: &Principal,
+    kind: &'static str,
+    i: &Interaction,
+    changed: &[&str],
+) -> Result<(), ApiError> {
+    outbox::emit_in_tx(
+        conn,
+        who,
+        NewEvent::new(kind, "interaction", &i.id)
+            .property(i.property_id.as_deref())
+            .data(json!({
+                "interaction_id": i.id,
+                "customer_id": i.customer_id,
+                "channel": i.channel.as_str(),
+                "direction": i.direction.as_str(),
+                "follow_up_status": i.follow_up_status.as_str(),
+                "changed": changed,
+            })),
+    )?;
+    Ok(())
 }
 
 /// Newest first; interactions at properties outside the caller's scope are left out.
@@ -255,7 +251,7 @@ pub fn list(
         ensure_customer(conn, customer_id)?;
         let mut q = t::table
             .filter(t::customer_id.eq(customer_id))
-            .select(cols())
+            .select(Row::as_select())
             .order(t::id.desc())
             .limit(cur.limit + 1)
             .into_boxed();
@@ -269,7 +265,7 @@ pub fn list(
             q = q.filter(t::id.lt(a.clone()));
         }
         let rows: Vec<Row> = q.load(conn)?;
-        let (rows, next_cursor) = pagination::finish(rows, &cur, |r| &r.0);
+        let (rows, next_cursor) = pagination::finish(rows, &cur, |r| &r.id);
         Ok(InteractionPage {
             data: rows.into_iter().map(to_view).collect(),
             next_cursor,
@@ -296,7 +292,7 @@ pub fn update(
         };
         diesel::update(t::table.find(id))
             .set((
-                t::result.eq(result.unwrap_or(cur.result)),
+                t::result.eq(result.unwrap_or(cur.result.clone())),
                 t::follow_up_status.eq(input.follow_up_status.unwrap_or(cur.follow_up_status).as_str()),
                 t::follow_up_due_at.eq(due),
                 t::updated_at.eq(now()),
@@ -310,6 +306,18 @@ pub fn update(
             Some(customer_id),
             json!({"interaction_id": id}),
         )?;
-        load(conn, who, customer_id, id)
+        let after = load(conn, who, customer_id, id)?;
+        let mut changed = Vec::new();
+        if after.result != cur.result {
+            changed.push("result");
+        }
+        if after.follow_up_status != cur.follow_up_status {
+            changed.push("follow_up_status");
+        }
+        if after.follow_up_due_at != cur.follow_up_due_at {
+            changed.push("follow_up_due_at");
+        }
+        emit_in_tx(conn, who, "interaction.updated", &after, &changed)?;
+        Ok(after)
     })
 }

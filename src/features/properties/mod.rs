@@ -1,14 +1,16 @@
 //! Properties (hotels, branches) of the group.
 
 pub mod api;
+mod model;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+pub use model::{Property, PropertyCreate, PropertyPatch};
+
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 
 use crate::auth::Principal;
+use crate::db::outbox::{self, NewEvent};
 use crate::db::schema::properties;
 use crate::db::{write_tx, DbConnection};
 use crate::features::audit;
@@ -16,80 +18,28 @@ use crate::platform::error::ApiError;
 use crate::platform::fields::Checks;
 use crate::platform::ids::{new_id, now};
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Property {
-    pub id: String,
-    #[schema(example = "SHA-BUND")]
-    pub code: String,
-    #[schema(example = "Concierge Bund Shanghai")]
-    pub name: String,
-    #[schema(example = "Asia/Shanghai")]
-    pub timezone: String,
-    #[schema(example = "CNY")]
-    pub currency: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+/// One row as read.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = properties)]
+struct Row {
+    id: String,
+    code: String,
+    name: String,
+    timezone: String,
+    currency: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
 }
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PropertyCreate {
-    /// Unique short code, `[A-Z0-9-]`, 2–20 characters.
-    #[schema(
-        example = "SHA-BUND",
-        min_length = 2,
-        max_length = 20,
-        pattern = "^[A-Za-z0-9-]{2,20}$"
-    )]
-    pub code: String,
-    #[schema(example = "Concierge Bund Shanghai", min_length = 1, max_length = 200)]
-    pub name: String,
-    /// IANA time zone.
-    #[schema(example = "Asia/Shanghai")]
-    pub timezone: String,
-    /// ISO 4217.
-    #[schema(example = "CNY", pattern = "^[A-Za-z]{3}$")]
-    pub currency: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PropertyPatch {
-    #[schema(min_length = 1, max_length = 200)]
-    pub name: Option<String>,
-    pub timezone: Option<String>,
-    pub currency: Option<String>,
-}
-
-type Row = (String, String, String, String, String, NaiveDateTime, NaiveDateTime);
-
-const COLS: (
-    properties::id,
-    properties::code,
-    properties::name,
-    properties::timezone,
-    properties::currency,
-    properties::created_at,
-    properties::updated_at,
-) = (
-    properties::id,
-    properties::code,
-    properties::name,
-    properties::timezone,
-    properties::currency,
-    properties::created_at,
-    properties::updated_at,
-);
 
 fn to_view(r: Row) -> Property {
     Property {
-        id: r.0,
-        code: r.1,
-        name: r.2,
-        timezone: r.3,
-        currency: r.4,
-        created_at: r.5.and_utc(),
-        updated_at: r.6.and_utc(),
+        id: r.id,
+        code: r.code,
+        name: r.name,
+        timezone: r.timezone,
+        currency: r.currency,
+        created_at: r.created_at.and_utc(),
+        updated_at: r.updated_at.and_utc(),
     }
 }
 
@@ -141,6 +91,13 @@ pub fn create(conn: &mut DbConnection, who: &Principal, input: PropertyCreate) -
             Some(&id),
             json!({"code": code}),
         )?;
+        outbox::emit_in_tx(
+            conn,
+            who,
+            NewEvent::new("property.created", "property", &id)
+                .property(id.as_str())
+                .data(json!({"property_id": id})),
+        )?;
         get_row(conn, &id)
     })
 }
@@ -148,8 +105,8 @@ pub fn create(conn: &mut DbConnection, who: &Principal, input: PropertyCreate) -
 fn get_row(conn: &mut DbConnection, id: &str) -> Result<Property, ApiError> {
     properties::table
         .find(id)
-        .select(COLS)
-        .first::<Row>(conn)
+        .select(Row::as_select())
+        .first(conn)
         .optional()?
         .map(to_view)
         .ok_or_else(|| ApiError::not_found("property"))
@@ -166,7 +123,7 @@ pub fn get(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<Propert
 /// All properties in the caller's scope, ordered by code (a group has tens, not thousands).
 pub fn list(conn: &mut DbConnection, who: &Principal) -> Result<Vec<Property>, ApiError> {
     let mut q = properties::table
-        .select(COLS)
+        .select(Row::as_select())
         .order(properties::code.asc())
         .into_boxed();
     if let Some(scope) = who.property_scope() {
@@ -183,13 +140,23 @@ pub fn update(conn: &mut DbConnection, who: &Principal, id: &str, input: Propert
     c.finish()?;
     write_tx(conn, |conn| {
         let mut current = get(conn, who, id)?;
+        let mut changed: Vec<&str> = Vec::new();
         if let Some(n) = name {
+            if n != current.name {
+                changed.push("name");
+            }
             current.name = n;
         }
         if let Some(t) = tz {
+            if t != current.timezone {
+                changed.push("timezone");
+            }
             current.timezone = t;
         }
         if let Some(cu) = cur {
+            if cu != current.currency {
+                changed.push("currency");
+            }
             current.currency = cu;
         }
         diesel::update(properties::table.find(id))
@@ -201,6 +168,13 @@ pub fn update(conn: &mut DbConnection, who: &Principal, id: &str, input: Propert
             ))
             .execute(conn)?;
         audit::record(conn, who, "property.updated", "property", Some(id), json!({}))?;
+        outbox::emit_in_tx(
+            conn,
+            who,
+            NewEvent::new("property.updated", "property", id)
+                .property(id)
+                .data(json!({"property_id": id, "changed": changed})),
+        )?;
         get_row(conn, id)
     })
 }

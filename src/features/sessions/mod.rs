@@ -5,18 +5,20 @@
 //! (a sign of theft) revokes the whole family.
 
 pub mod api;
+mod model;
+
+pub use model::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse};
 
 use chrono::Duration;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 
 use crate::auth::jwt::JwtKeys;
 use crate::auth::passwords::{
     burn_verification_time, hash_password, password_problem, verify_password, PasswordHolder,
 };
 use crate::auth::{random_hex, Actor, Principal};
+use crate::db::outbox::{self, NewEvent};
 use crate::db::schema::{customer_accounts, refresh_tokens, staff_users};
 use crate::db::{write_tx, DbConnection};
 use crate::features::audit;
@@ -26,47 +28,6 @@ use crate::platform::crypto::sha256_hex;
 use crate::platform::error::ApiError;
 use crate::platform::fields::{parse_email, Checks};
 use crate::platform::ids::{new_id, now};
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoginRequest {
-    #[schema(example = "admin@example.com")]
-    pub email: String,
-    #[schema(example = "change-me-now-42", write_only)]
-    pub password: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterRequest {
-    #[schema(example = "guest@example.com")]
-    pub email: String,
-    /// 10–128 characters, not a common password, not containing the email or its name part.
-    #[schema(example = "a-long-passphrase", write_only, min_length = 10, max_length = 128)]
-    pub password: String,
-    #[schema(example = "Wei", min_length = 1, max_length = 100)]
-    pub given_name: String,
-    #[schema(example = "Zhang", min_length = 1, max_length = 100)]
-    pub family_name: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RefreshRequest {
-    pub refresh_token: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TokenResponse {
-    pub access_token: String,
-    #[schema(example = "Bearer")]
-    pub token_type: String,
-    /// Seconds until the access token expires.
-    #[schema(example = 900)]
-    pub expires_in: i64,
-    /// Single-use; exchange at `/api/v1/auth/refresh`.
-    pub refresh_token: String,
-}
 
 pub struct TokenIssuer<'a> {
     pub jwt: &'a JwtKeys,
@@ -201,21 +162,7 @@ pub fn register(
             .first(conn)
             .optional()?;
         if let Some(owner) = owner {
-            // No mail delivery yet: the attempt goes to the owner's audit trail (no personal
-            // values), and the caller learns nothing about the account or its profile.
-            let anonymous = Principal {
-                actor: Actor::System("self-registration".into()),
-                ip: ip.clone(),
-                request_id: request_id.clone(),
-            };
-            audit::record(
-                conn,
-                &anonymous,
-                "customer.registration_attempt",
-                "customer",
-                Some(&owner),
-                json!({}),
-            )?;
+            attempt_on_taken_in_tx(conn, &owner, ip.clone(), request_id.clone())?;
             return Ok(Err(email_taken()));
         }
         // A profile that staff created with this email is neither linked nor revealed (linking
@@ -246,12 +193,41 @@ pub fn register(
             Some(&customer.id),
             json!({}),
         )?;
+        outbox::emit_in_tx(
+            conn,
+            &me,
+            NewEvent::new("customer_account.registered", "customer_account", &customer.id)
+                .data(json!({"customer_id": customer.id})),
+        )?;
         // Guests who register in the app are enrolled at once (SPEC §6.2).
         crate::features::loyalty::ledger::ensure_account(conn, &customer.id)?;
         tokens
             .issue(conn, "customer", &customer.id, "customer", 0, None)
             .map(Ok)
     })?
+}
+
+/// No mail delivery yet: a sign-up with a taken email goes to the owner's audit trail (no
+/// personal values), and the caller learns nothing about the account or its profile.
+fn attempt_on_taken_in_tx(
+    conn: &mut DbConnection,
+    owner: &str,
+    ip: Option<String>,
+    request_id: Option<String>,
+) -> Result<(), ApiError> {
+    let anonymous = Principal {
+        actor: Actor::System("self-registration".into()),
+        ip,
+        request_id,
+    };
+    audit::record(
+        conn,
+        &anonymous,
+        "customer.registration_attempt",
+        "customer",
+        Some(owner),
+        json!({}),
+    )
 }
 
 /// The app login of a new guest; the same email registered in parallel is the usual 409.

@@ -7,6 +7,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::auth::{api_keys, Principal, PropertyScope, Scope};
+use crate::db::outbox::{self, NewEvent};
 use crate::db::schema::api_keys as t;
 use crate::db::{write_tx, DbConnection};
 use crate::features::audit;
@@ -52,61 +53,40 @@ pub struct ApiKeyCreate {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-type Row = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
-    NaiveDateTime,
-);
-
-fn select() -> (
-    t::id,
-    t::name,
-    t::prefix,
-    t::scopes,
-    t::property_ids,
-    t::expires_at,
-    t::last_used_at,
-    t::revoked_at,
-    t::created_at,
-) {
-    (
-        t::id,
-        t::name,
-        t::prefix,
-        t::scopes,
-        t::property_ids,
-        t::expires_at,
-        t::last_used_at,
-        t::revoked_at,
-        t::created_at,
-    )
+/// One row as read.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = t)]
+struct Row {
+    id: String,
+    name: String,
+    prefix: String,
+    scopes: String,
+    property_ids: String,
+    expires_at: Option<NaiveDateTime>,
+    last_used_at: Option<NaiveDateTime>,
+    revoked_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
 }
 
 fn to_view(r: Row) -> ApiKey {
     ApiKey {
-        id: r.0,
-        name: r.1,
-        prefix: r.2,
-        scopes: serde_json::from_str(&r.3).unwrap_or_default(),
-        property_ids: serde_json::from_str(&r.4).unwrap_or_default(),
-        expires_at: r.5.map(|d| d.and_utc()),
-        last_used_at: r.6.map(|d| d.and_utc()),
-        revoked_at: r.7.map(|d| d.and_utc()),
-        created_at: r.8.and_utc(),
+        id: r.id,
+        name: r.name,
+        prefix: r.prefix,
+        scopes: serde_json::from_str(&r.scopes).unwrap_or_default(),
+        property_ids: serde_json::from_str(&r.property_ids).unwrap_or_default(),
+        expires_at: r.expires_at.map(|d| d.and_utc()),
+        last_used_at: r.last_used_at.map(|d| d.and_utc()),
+        revoked_at: r.revoked_at.map(|d| d.and_utc()),
+        created_at: r.created_at.and_utc(),
     }
 }
 
 fn load(conn: &mut DbConnection, id: &str) -> Result<ApiKey, ApiError> {
     t::table
         .find(id)
-        .select(select())
-        .first::<Row>(conn)
+        .select(Row::as_select())
+        .first(conn)
         .optional()?
         .map(to_view)
         .ok_or_else(|| ApiError::not_found("API key"))
@@ -127,10 +107,14 @@ pub fn get(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<ApiKey,
 
 /// The keys the caller manages (a restricted admin: those within its properties).
 pub fn list(conn: &mut DbConnection, who: &Principal) -> Result<Vec<ApiKey>, ApiError> {
-    let rows: Vec<Row> = t::table.select(select()).order(t::id.desc()).limit(1000).load(conn)?;
+    let rows: Vec<Row> = t::table
+        .select(Row::as_select())
+        .order(t::id.desc())
+        .limit(1000)
+        .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter(|r| who.manages(&PropertyScope::parse(&r.4)))
+        .filter(|r| who.manages(&PropertyScope::parse(&r.property_ids)))
         .map(to_view)
         .collect())
 }
@@ -178,6 +162,12 @@ pub fn create(conn: &mut DbConnection, who: &Principal, input: ApiKeyCreate) -> 
             Some(&id),
             json!({"prefix": generated.prefix, "scopes": scope_names}),
         )?;
+        outbox::emit_in_tx(
+            conn,
+            who,
+            NewEvent::new("api_key.created", "api_key", &id)
+                .data(json!({"api_key_id": id, "scopes": scope_names, "property_ids": property_ids})),
+        )?;
         load(conn, &id)
     })?;
     Ok(ApiKeyCreated {
@@ -200,6 +190,11 @@ pub fn revoke(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<(), 
                 "api_key",
                 Some(id),
                 json!({"prefix": key.prefix}),
+            )?;
+            outbox::emit_in_tx(
+                conn,
+                who,
+                NewEvent::new("api_key.revoked", "api_key", id).data(json!({"api_key_id": id})),
             )?;
         }
         Ok(())

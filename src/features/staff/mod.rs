@@ -2,15 +2,17 @@
 
 pub mod api;
 pub mod api_keys;
+mod model;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+pub use model::{StaffCreate, StaffPatch, StaffUser};
+
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 
 use crate::auth::passwords::{hash_password, password_problem, PasswordHolder};
 use crate::auth::{Principal, PropertyScope, Role};
+use crate::db::outbox::{self, NewEvent};
 use crate::db::schema::{refresh_tokens, staff_users};
 use crate::db::{write_tx, DbConnection};
 use crate::features::audit;
@@ -19,85 +21,24 @@ use crate::platform::error::ApiError;
 use crate::platform::fields::Checks;
 use crate::platform::ids::{new_id, now};
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StaffUser {
-    pub id: String,
-    pub email: String,
-    pub display_name: String,
-    pub role: Role,
-    /// Properties this user works in; empty = all.
-    pub property_ids: Vec<String>,
-    pub active: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+/// One row as read.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = staff_users)]
+struct Row {
+    id: String,
+    email: String,
+    display_name: String,
+    role: String,
+    property_ids: String,
+    active: bool,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
 }
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StaffCreate {
-    #[schema(example = "li.na@example.com")]
-    pub email: String,
-    #[schema(example = "Li Na", min_length = 1, max_length = 100)]
-    pub display_name: String,
-    pub role: Role,
-    /// Empty or absent = all properties.
-    #[serde(default)]
-    pub property_ids: Vec<String>,
-    /// 12–128 characters, not a common password, not containing the email or its name part;
-    /// write-only.
-    #[schema(write_only, min_length = 12, max_length = 128)]
-    pub password: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StaffPatch {
-    #[schema(min_length = 1, max_length = 100)]
-    pub display_name: Option<String>,
-    pub role: Option<Role>,
-    pub property_ids: Option<Vec<String>>,
-    pub active: Option<bool>,
-    /// A new password (ends every session of the user): the same policy as on creation.
-    #[schema(write_only, min_length = 12, max_length = 128)]
-    pub password: Option<String>,
-}
-
-type Row = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    bool,
-    NaiveDateTime,
-    NaiveDateTime,
-);
-
-type Cols = (
-    staff_users::id,
-    staff_users::email,
-    staff_users::display_name,
-    staff_users::role,
-    staff_users::property_ids,
-    staff_users::active,
-    staff_users::created_at,
-    staff_users::updated_at,
-);
-const COLS: Cols = (
-    staff_users::id,
-    staff_users::email,
-    staff_users::display_name,
-    staff_users::role,
-    staff_users::property_ids,
-    staff_users::active,
-    staff_users::created_at,
-    staff_users::updated_at,
-);
 
 fn load(conn: &mut DbConnection, id: &str) -> Result<StaffUser, ApiError> {
     let r: Row = staff_users::table
         .find(id)
-        .select(COLS)
+        .select(Row::as_select())
         .first(conn)
         .optional()?
         .ok_or_else(|| ApiError::not_found("staff user"))?;
@@ -106,14 +47,14 @@ fn load(conn: &mut DbConnection, id: &str) -> Result<StaffUser, ApiError> {
 
 fn to_view(r: Row) -> StaffUser {
     StaffUser {
-        id: r.0,
-        email: r.1,
-        display_name: r.2,
-        role: r.3.parse().unwrap_or(Role::Analyst),
-        property_ids: serde_json::from_str(&r.4).unwrap_or_default(),
-        active: r.5,
-        created_at: r.6.and_utc(),
-        updated_at: r.7.and_utc(),
+        id: r.id,
+        email: r.email,
+        display_name: r.display_name,
+        role: r.role.parse().unwrap_or(Role::Analyst),
+        property_ids: serde_json::from_str(&r.property_ids).unwrap_or_default(),
+        active: r.active,
+        created_at: r.created_at.and_utc(),
+        updated_at: r.updated_at.and_utc(),
     }
 }
 
@@ -137,13 +78,13 @@ pub fn get(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<StaffUs
 /// The staff users the caller manages (a restricted admin: those within its properties).
 pub fn list(conn: &mut DbConnection, who: &Principal) -> Result<Vec<StaffUser>, ApiError> {
     let rows: Vec<Row> = staff_users::table
-        .select(COLS)
+        .select(Row::as_select())
         .order(staff_users::email.asc())
         .limit(1000)
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter(|r| who.manages(&PropertyScope::parse(&r.4)))
+        .filter(|r| who.manages(&PropertyScope::parse(&r.property_ids)))
         .map(to_view)
         .collect())
 }
@@ -207,6 +148,12 @@ pub fn create(conn: &mut DbConnection, who: Option<&Principal>, input: StaffCrea
                 Some(&id),
                 json!({"role": input.role.as_str()}),
             )?;
+            outbox::emit_in_tx(
+                conn,
+                who,
+                NewEvent::new("staff.created", "staff_user", &id)
+                    .data(json!({"staff_user_id": id, "role": input.role.as_str(), "property_ids": property_ids})),
+            )?;
         }
         load(conn, &id)
     })
@@ -261,21 +208,7 @@ pub fn update(conn: &mut DbConnection, who: &Principal, id: &str, input: StaffPa
         let after = load(conn, id)?;
         let sessions_ended = hash.is_some() || before.active != after.active || before.role != after.role;
         if sessions_ended {
-            // Every session of the user ends (a property change needs no new session: the scope
-            // is read on every request): access tokens carry the epoch they were issued
-            // under, refresh tokens are revoked, so nothing from before survives a later
-            // reactivation or a role flip-flop.
-            diesel::update(staff_users::table.find(id))
-                .set(staff_users::session_epoch.eq(staff_users::session_epoch + 1))
-                .execute(conn)?;
-            diesel::update(
-                refresh_tokens::table
-                    .filter(refresh_tokens::subject_kind.eq("staff"))
-                    .filter(refresh_tokens::subject_id.eq(id))
-                    .filter(refresh_tokens::revoked_at.is_null()),
-            )
-            .set(refresh_tokens::revoked_at.eq(Some(now())))
-            .execute(conn)?;
+            end_sessions_in_tx(conn, id)?;
         }
         audit::record(
             conn,
@@ -291,6 +224,64 @@ pub fn update(conn: &mut DbConnection, who: &Principal, id: &str, input: StaffPa
                 "sessions_ended": sessions_ended,
             }),
         )?;
+        emit_updated_in_tx(conn, who, &before, &after, hash.is_some(), sessions_ended)?;
         Ok(after)
     })
+}
+
+/// Every session of the user ends (a property change needs no new session: the scope is read
+/// on every request): access tokens carry the epoch they were issued under, refresh tokens are
+/// revoked, so nothing from before survives a later reactivation or a role flip-flop.
+pub(crate) fn end_sessions_in_tx(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+    diesel::update(staff_users::table.find(id))
+        .set(staff_users::session_epoch.eq(staff_users::session_epoch + 1))
+        .execute(conn)?;
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::subject_kind.eq("staff"))
+            .filter(refresh_tokens::subject_id.eq(id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(Some(now())))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// `staff.updated`: the names of the fields that changed, the role and status states.
+fn emit_updated_in_tx(
+    conn: &mut DbConnection,
+    who: &Principal,
+    before: &StaffUser,
+    after: &StaffUser,
+    password_changed: bool,
+    sessions_ended: bool,
+) -> Result<(), ApiError> {
+    let mut changed: Vec<&str> = Vec::new();
+    if before.display_name != after.display_name {
+        changed.push("display_name");
+    }
+    if before.role != after.role {
+        changed.push("role");
+    }
+    if before.active != after.active {
+        changed.push("active");
+    }
+    if before.property_ids != after.property_ids {
+        changed.push("property_ids");
+    }
+    if password_changed {
+        changed.push("password");
+    }
+    outbox::emit_in_tx(
+        conn,
+        who,
+        NewEvent::new("staff.updated", "staff_user", &after.id).data(json!({
+            "staff_user_id": after.id,
+            "changed": changed,
+            "role": after.role.as_str(),
+            "active": after.active,
+            "sessions_ended": sessions_ended,
+        })),
+    )?;
+    Ok(())
 }

@@ -1,0 +1,171 @@
+//! Searching guests: filters, the text search, keyset pages (unmasked lists audited).
+
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::db::{filter_text, load_records, CustomerRow};
+use super::render::render;
+use super::rules::audits_reads;
+use crate::auth::{Perm, PersonalView, Principal};
+use crate::db::schema::{customer_tags, customers, stays};
+use crate::db::{read_tx, write_tx, Backend, DbConnection, MultiBackend};
+use crate::features::audit;
+use crate::features::guests::model::*;
+use crate::platform::crypto::Cipher;
+use crate::platform::error::ApiError;
+use crate::platform::fields::{normalize_tag, parse_email, parse_phone, Checks};
+use crate::platform::page::{self as pagination, Order, PageParams};
+
+pub fn list(
+    conn: &mut DbConnection,
+    cipher: &Cipher,
+    who: &Principal,
+    f: &CustomerFilter,
+    page: &PageParams,
+) -> Result<CustomerPage, ApiError> {
+    who.require(Perm::CustomersRead)?;
+    if who.personal_view() == PersonalView::Hidden
+        && (f.q.is_some() || f.email.is_some() || f.phone.is_some() || f.tag.is_some())
+    {
+        return Err(ApiError::Forbidden(
+            "analysts may not search by personal data (q, email, phone, tag)".into(),
+        ));
+    }
+    let order = Order::parse(f.sort.as_deref(), Order::Asc)?;
+    let cur = page.resolve(order)?;
+    let parsed = parse_filter(f)?;
+    if let Some(pid) = &f.property_id {
+        if !who.can_access_property(pid) {
+            return Err(ApiError::not_found("property"));
+        }
+    }
+    let backend = conn.backend();
+    let audited = audits_reads(who);
+    // Callers who see contact data masked (agents) must not recover it by searching fragments:
+    // `q` matches their names only, or a whole email or phone exactly.
+    let masked = who.personal_view() == PersonalView::Masked;
+    let body = |conn: &mut DbConnection| {
+        let mut q = filtered(f, &parsed, backend, masked);
+        q = match (order, &cur.after) {
+            (Order::Asc, Some(a)) => q.filter(customers::id.gt(a.clone())),
+            (Order::Desc, Some(a)) => q.filter(customers::id.lt(a.clone())),
+            _ => q,
+        };
+        q = match order {
+            Order::Asc => q.order(customers::id.asc()),
+            Order::Desc => q.order(customers::id.desc()),
+        };
+        let rows: Vec<CustomerRow> = q.select(CustomerRow::as_select()).limit(cur.limit + 1).load(conn)?;
+        let (rows, next_cursor) = pagination::finish(rows, &cur, |r| &r.id);
+        let recs = load_records(conn, rows)?;
+        let data: Vec<Customer> = recs.iter().map(|r| render(r, who.personal_view(), cipher)).collect();
+        if audited && !data.is_empty() {
+            let ids: Vec<&str> = data.iter().map(|c| c.id.as_str()).collect();
+            audit::record(
+                conn,
+                who,
+                "customer.list_unmasked",
+                "customer",
+                None,
+                json!({"ids": ids}),
+            )?;
+        }
+        Ok(CustomerPage { data, next_cursor })
+    };
+    if audited {
+        write_tx(conn, body)
+    } else {
+        read_tx(conn, body)
+    }
+}
+
+/// The personal-data filters, checked: `q` lower-cased, email, phone and tag normalized.
+struct Parsed {
+    q_text: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    tag: Option<String>,
+}
+
+fn parse_filter(f: &CustomerFilter) -> Result<Parsed, ApiError> {
+    let mut c = Checks::new();
+    let q_text =
+        f.q.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| c.text("q", s, 1, 100).to_lowercase());
+    let email = f.email.as_deref().map(|e| {
+        parse_email(e).unwrap_or_else(|m| {
+            c.fail("email", m);
+            String::new()
+        })
+    });
+    let phone = f.phone.as_deref().map(|p| {
+        parse_phone(p).unwrap_or_else(|m| {
+            c.fail("phone", m);
+            String::new()
+        })
+    });
+    let tag = f.tag.as_deref().map(|t| {
+        normalize_tag(t).unwrap_or_else(|m| {
+            c.fail("tag", m);
+            String::new()
+        })
+    });
+    c.finish()?;
+    Ok(Parsed {
+        q_text,
+        email,
+        phone,
+        tag,
+    })
+}
+
+/// The query of `f`, unordered and unpaged.
+fn filtered<'a>(
+    f: &CustomerFilter,
+    p: &Parsed,
+    backend: Backend,
+    masked: bool,
+) -> customers::BoxedQuery<'a, MultiBackend> {
+    let mut q = customers::table.into_boxed();
+    if let Some(text) = &p.q_text {
+        q = filter_text(q, backend, text, masked);
+    }
+    if let Some(e) = &p.email {
+        q = q.filter(customers::email_norm.eq(e.clone()));
+    }
+    if let Some(ph) = &p.phone {
+        q = q.filter(customers::phone.eq(ph.clone()));
+    }
+    if let Some(t) = &p.tag {
+        q = q.filter(
+            customers::id.eq_any(
+                customer_tags::table
+                    .filter(customer_tags::tag.eq(t.clone()))
+                    .select(customer_tags::customer_id),
+            ),
+        );
+    }
+    if let Some(g) = f.grade {
+        // Effective grade: the override wins.
+        q = q.filter(
+            customers::grade_override
+                .eq(g.as_str())
+                .or(customers::grade_override.is_null().and(customers::grade.eq(g.as_str()))),
+        );
+    }
+    if let Some(l) = f.lifecycle_stage {
+        q = q.filter(customers::lifecycle_stage.eq(l.as_str()));
+    }
+    if let Some(pid) = &f.property_id {
+        q = q.filter(
+            customers::id.eq_any(
+                stays::table
+                    .filter(stays::property_id.eq(pid.clone()))
+                    .select(stays::customer_id),
+            ),
+        );
+    }
+    q
+}
