@@ -1,7 +1,11 @@
 //! SQL that differs between the backends, in one place.
 
+use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error};
-use diesel::Connection;
+use diesel::sql_types::{Bool, Text};
+
+use super::schema::customers;
+use super::MultiBackend;
 
 use super::{Backend, DbConnection};
 use crate::platform::error::ApiError;
@@ -29,4 +33,26 @@ where
 /// instance; PostgreSQL may be shared by several instances, so each owns only what it claimed.
 pub fn is_embedded(conn: &DbConnection) -> bool {
     matches!(conn.backend(), Backend::Sqlite)
+}
+
+/// A condition on `customers` over both backends.
+pub type CustomerCondition = Box<dyn BoxableExpression<customers::table, MultiBackend, SqlType = Bool>>;
+
+/// Guests whose search text (names, email, phone digits) contains `text`, through the backend's
+/// substring index: `pattern` is `%text%` with LIKE's wildcards escaped by backslash.
+/// PostgreSQL: the pg_trgm GIN index serves the LIKE (backslash is its default escape). SQLite:
+/// the FTS5 trigram table narrows the candidates (its LIKE has no ESCAPE, so it is a superset)
+/// and the escaped LIKE on the row finishes the job.
+pub fn customer_text_hit(backend: Backend, text: &str, pattern: &str) -> CustomerCondition {
+    match backend {
+        Backend::Postgres => Box::new(customers::search_text.like(pattern.to_string())),
+        Backend::Sqlite => {
+            let fts = diesel::dsl::sql::<Bool>(
+                "customers.rowid IN (SELECT rowid FROM customers_fts WHERE customers_fts.search_text LIKE ",
+            )
+            .bind::<Text, _>(format!("%{text}%"))
+            .sql(")");
+            Box::new(fts.and(customers::search_text.like(pattern.to_string()).escape('\\')))
+        }
+    }
 }

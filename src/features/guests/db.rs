@@ -331,7 +331,7 @@ pub(crate) fn recent_stays(conn: &mut DbConnection, who: &Principal, id: &str) -
 /// names, or a whole email or phone number: fragments of contact data find nothing, so masked
 /// digits cannot be recovered by bisection.
 pub(crate) fn filter_text<'a>(
-    mut q: customers::BoxedQuery<'a, MultiBackend>,
+    q: customers::BoxedQuery<'a, MultiBackend>,
     backend: Backend,
     text: &str,
     masked: bool,
@@ -353,33 +353,12 @@ pub(crate) fn filter_text<'a>(
             .or(customers::phone.eq_any(phones.clone()))
     };
     let contact_given = !emails.is_empty() || !phones.is_empty();
-    match backend {
-        // pg_trgm GIN index; backslash is PostgreSQL's default LIKE escape.
-        Backend::Postgres => {
-            let hit = customers::search_text.like(pattern.clone());
-            q = match (masked, contact_given) {
-                (false, _) => q.filter(hit),
-                (true, false) => q.filter(hit.and(names())),
-                (true, true) => q.filter(hit.and(names()).or(whole_contact())),
-            };
-        }
-        Backend::Sqlite => {
-            // The FTS5 trigram index narrows the candidates (its LIKE has no ESCAPE, so
-            // it is a superset); the exact match on the row finishes the job.
-            let fts = diesel::dsl::sql::<diesel::sql_types::Bool>(
-                "customers.rowid IN (SELECT rowid FROM customers_fts WHERE customers_fts.search_text LIKE ",
-            )
-            .bind::<diesel::sql_types::Text, _>(format!("%{text}%"))
-            .sql(")");
-            let hit = fts.and(customers::search_text.like(pattern.clone()).escape('\\'));
-            q = match (masked, contact_given) {
-                (false, _) => q.filter(hit),
-                (true, false) => q.filter(hit.and(names())),
-                (true, true) => q.filter(hit.and(names()).or(whole_contact())),
-            };
-        }
+    let hit = || crate::db::dialect::customer_text_hit(backend, text, &pattern);
+    match (masked, contact_given) {
+        (false, _) => q.filter(hit()),
+        (true, false) => q.filter(hit().and(names())),
+        (true, true) => q.filter(hit().and(names()).or(whole_contact())),
     }
-    q
 }
 
 /// `q` read as a whole email or a whole phone number (normalized), if it is one.
