@@ -9,8 +9,6 @@ use crate::server::state::AppState;
 
 /// The audit log, newest first: unmasked reads, profile and consent changes, role and API-key
 /// changes, with actor, time, address and request id.
-///
-/// **Access:** admin, unrestricted (group-wide: a property-restricted admin gets 403).
 #[utoipa::path(tag = "audit", security(("bearer" = [])), params(AuditFilter, PageParams),
     responses((status = 200, description = "Entries", body = AuditPage)))]
 #[get("/api/v1/audit-log")]

@@ -8,8 +8,6 @@ use crate::server::json::ApiJson;
 use crate::server::state::AppState;
 
 /// Properties in the caller's scope, ordered by code.
-///
-/// **Access:** every staff role; any API key (restricted keys see their properties).
 #[utoipa::path(tag = "properties", security(("bearer" = []), ("api_key" = [])),
     responses((status = 200, description = "Properties", body = Vec<Property>)))]
 #[get("/api/v1/properties")]
@@ -20,8 +18,6 @@ pub async fn list_properties(state: web::Data<AppState>, p: Principal) -> Result
 }
 
 /// Creates a property. A group-wide act: a property-restricted admin gets 403.
-///
-/// **Access:** admin, unrestricted (group-wide).
 #[utoipa::path(tag = "properties", security(("bearer" = [])), request_body = PropertyCreate,
     responses((status = 201, description = "Created", body = Property),
               (status = 409, description = "Code taken", body = crate::platform::error::Problem, content_type = "application/problem+json")))]
@@ -38,8 +34,6 @@ pub async fn create_property(
 }
 
 /// One property (404 outside the caller's scope).
-///
-/// **Access:** every staff role; any API key.
 #[utoipa::path(tag = "properties", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "Property id")),
     responses((status = 200, description = "The property", body = Property)))]
@@ -56,8 +50,6 @@ pub async fn get_property(
 }
 
 /// Updates name, time zone or currency (404 outside the caller's properties).
-///
-/// **Access:** admin.
 #[utoipa::path(tag = "properties", security(("bearer" = [])), request_body = PropertyPatch,
     params(("id" = String, Path, description = "Property id")),
     responses((status = 200, description = "Updated", body = Property)))]

@@ -75,8 +75,6 @@ async fn do_login(
 /// Each attempt is counted before the password is checked: after ten failures for
 /// one email, or thirty from one address (any emails), in 15 minutes, attempts answer 429 with
 /// `Retry-After` (even with the right password) until the window passes.
-///
-/// **Access:** public.
 #[utoipa::path(tag = "auth", security(()), request_body = LoginRequest,
     responses((status = 200, description = "Tokens", body = TokenResponse)))]
 #[post("/api/v1/auth/login")]
@@ -89,8 +87,6 @@ pub async fn login(
 }
 
 /// Guest login (the mobile app), throttled like the staff login.
-///
-/// **Access:** public.
 #[utoipa::path(tag = "auth", security(()), request_body = LoginRequest,
     responses((status = 200, description = "Tokens", body = TokenResponse)))]
 #[post("/api/v1/auth/customer/login")]
@@ -108,8 +104,6 @@ pub async fn customer_login(
 /// staff see and merge the duplicate). An email that already has an app login answers 409
 /// with a generic problem and is noted in the audit log of that account; it counts against
 /// the address's failed-login allowance. At most ten registrations per address in 15 minutes.
-///
-/// **Access:** public.
 #[utoipa::path(tag = "auth", security(()), request_body = RegisterRequest,
     responses((status = 201, description = "Registered; tokens", body = TokenResponse),
               (status = 409, description = "This email cannot be registered (log in or reset the password)", body = crate::platform::error::Problem, content_type = "application/problem+json")))]
@@ -149,8 +143,6 @@ pub async fn customer_register(
 
 /// Exchanges a refresh token for new tokens (rotation: the old one stops working; presenting
 /// it again revokes the session).
-///
-/// **Access:** public (the refresh token is the credential).
 #[utoipa::path(tag = "auth", security(()), request_body = RefreshRequest,
     responses((status = 200, description = "New tokens", body = TokenResponse)))]
 #[post("/api/v1/auth/refresh")]
@@ -167,8 +159,6 @@ pub async fn refresh(state: web::Data<AppState>, body: ApiJson<RefreshRequest>) 
 }
 
 /// Ends the session: revokes the refresh token and its rotations. Idempotent.
-///
-/// **Access:** public (the refresh token is the credential).
 #[utoipa::path(tag = "auth", security(()), request_body = RefreshRequest,
     responses((status = 204, description = "Logged out")))]
 #[post("/api/v1/auth/logout")]

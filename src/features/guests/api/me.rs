@@ -12,8 +12,6 @@ use crate::server::json::ApiJson;
 use crate::server::state::AppState;
 
 /// The guest's own profile, whole.
-///
-/// **Access:** customer (self).
 #[utoipa::path(tag = "me", security(("bearer" = [])),
     responses((status = 200, description = "Own profile", body = Customer, headers(("ETag" = String, description = "Version for If-Match")))))]
 #[get("/api/v1/me")]
@@ -28,8 +26,6 @@ pub async fn get_me(state: web::Data<AppState>, p: Principal) -> Result<HttpResp
 /// `points`, `tags`, `email` or any other field answers 422 and changes nothing. A phone number
 /// that another profile holds is accepted like any other (a guest is never told that another
 /// guest exists); staff see and merge duplicates.
-///
-/// **Access:** customer (self).
 #[utoipa::path(tag = "me", security(("bearer" = [])), request_body = MePatch,
     params(("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
     responses((status = 200, description = "Updated", body = Customer, headers(("ETag" = String, description = "New version"))),
@@ -52,8 +48,6 @@ pub async fn update_me(
 }
 
 /// Grants or withdraws one of the guest's own consents (source defaults to `app`).
-///
-/// **Access:** customer (self).
 #[utoipa::path(tag = "me", security(("bearer" = [])), request_body = ConsentUpdate,
     params(("purpose" = ConsentPurpose, Path, description = "Consent purpose")),
     responses((status = 200, description = "The consent now", body = ConsentState)))]
@@ -74,8 +68,6 @@ pub async fn set_my_consent(
 }
 
 /// The guest's own consent history, newest first.
-///
-/// **Access:** customer (self).
 #[utoipa::path(tag = "me", security(("bearer" = [])), params(PageParams),
     responses((status = 200, description = "Consent events", body = ConsentEventPage)))]
 #[get("/api/v1/me/consents/history")]

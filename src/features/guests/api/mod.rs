@@ -18,8 +18,6 @@ use crate::server::state::AppState;
 /// Searches guests. Filters combine with AND; cursor pages in creation order.
 /// Agents get masked contact data, analysts no personal fields (and may not filter by them).
 /// Unmasked reads are audited.
-///
-/// **Access:** admin, manager, agent, analyst; API keys with `customers:read`.
 #[utoipa::path(tag = "customers", security(("bearer" = []), ("api_key" = [])), params(CustomerFilter, PageParams),
     responses((status = 200, description = "A page of guests", body = CustomerPage)))]
 #[get("/api/v1/customers")]
@@ -39,9 +37,6 @@ pub async fn list_customers(
 
 /// Creates a guest profile. Same email or phone as an existing guest → 409 with `existing_id`.
 /// Unknown fields → 422.
-///
-/// **Access:** admin, manager, agent (`grade_override`: admin, manager); API keys with
-/// `customers:write`.
 #[utoipa::path(tag = "customers", security(("bearer" = []), ("api_key" = [])), request_body = CustomerCreate,
     responses((status = 201, description = "Created", body = Customer, headers(("ETag" = String, description = "Version for If-Match"))),
               (status = 409, description = "Duplicate email, phone or external reference; `existing_id` names the guest", body = Problem, content_type = "application/problem+json")))]
@@ -59,8 +54,6 @@ pub async fn create_customer(
 
 /// The 360° view of a guest: profile, consents, references and recent stays (in the caller's
 /// properties). Masked by role; unmasked reads are audited.
-///
-/// **Access:** admin, manager, agent, analyst; API keys with `customers:read`.
 #[utoipa::path(tag = "customers", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "Customer id")),
     responses((status = 200, description = "The guest", body = Customer, headers(("ETag" = String, description = "Version for If-Match")))))]
@@ -78,9 +71,6 @@ pub async fn get_customer(
 
 /// Partial update. Send `If-Match` with the `ETag` of your read: a stale version answers 412
 /// and changes nothing. `null` clears a field; lists and objects are replaced whole.
-///
-/// **Access:** admin, manager, agent (`grade_override`: admin, manager); API keys with
-/// `customers:write`.
 #[utoipa::path(tag = "customers", security(("bearer" = []), ("api_key" = [])), request_body = CustomerPatch,
     params(("id" = String, Path, description = "Customer id"),
            ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
@@ -108,8 +98,6 @@ pub async fn update_customer(
 }
 
 /// Finds the guest an integration knows by its own id.
-///
-/// **Access:** admin, manager, agent, analyst; API keys with `customers:read`.
 #[utoipa::path(tag = "customers", security(("bearer" = []), ("api_key" = [])),
     params(("system" = String, Path, description = "Integrated system, e.g. `opera_pms`"),
            ("external_id" = String, Path, description = "The guest's id in that system")),
@@ -132,8 +120,6 @@ pub async fn get_customer_by_ref(
 /// Integration upsert by `(system, external_id)`: updates the guest holding the reference, or
 /// links it to the guest with the same email/phone, or creates a new guest (201). Fields
 /// present overwrite; absent fields are kept.
-///
-/// **Access:** admin, manager, agent; API keys with `customers:write`.
 #[utoipa::path(tag = "customers", security(("bearer" = []), ("api_key" = [])), request_body = CustomerCreate,
     params(("system" = String, Path, description = "Integrated system, e.g. `opera_pms`"),
            ("external_id" = String, Path, description = "The guest's id in that system")),
@@ -162,8 +148,6 @@ pub async fn upsert_customer_by_ref(
 }
 
 /// Records a consent decision (granted or withdrawn) with who, when and the source channel.
-///
-/// **Access:** admin, manager, agent; API keys with `customers:write`.
 #[utoipa::path(tag = "customers", security(("bearer" = []), ("api_key" = [])), request_body = ConsentUpdate,
     params(("id" = String, Path, description = "Customer id"), ("purpose" = ConsentPurpose, Path, description = "Consent purpose")),
     responses((status = 200, description = "The consent now", body = ConsentState)))]
@@ -189,8 +173,6 @@ pub async fn set_customer_consent(
 }
 
 /// Consent history, newest first.
-///
-/// **Access:** admin, manager, agent, analyst (without actor ids); API keys with `customers:read`.
 #[utoipa::path(tag = "customers", security(("bearer" = []), ("api_key" = [])), params(("id" = String, Path, description = "Customer id"), PageParams),
     responses((status = 200, description = "Consent events", body = ConsentEventPage)))]
 #[get("/api/v1/customers/{id}/consents/history")]
@@ -214,8 +196,6 @@ pub async fn list_customer_consent_history(
 }
 
 /// Communication records with the guest, newest first (outside the caller's properties left out).
-///
-/// **Access:** admin, manager, agent; API keys with `customers:read`.
 #[utoipa::path(tag = "interactions", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "Customer id"), InteractionFilter, PageParams),
     responses((status = 200, description = "Interactions", body = InteractionPage)))]
@@ -236,8 +216,6 @@ pub async fn list_interactions(
 }
 
 /// Logs a communication with the guest; the caller is recorded as the staff member.
-///
-/// **Access:** admin, manager, agent; API keys with `customers:write`.
 #[utoipa::path(tag = "interactions", security(("bearer" = []), ("api_key" = [])), request_body = InteractionCreate,
     params(("id" = String, Path, description = "Customer id")),
     responses((status = 201, description = "Logged", body = Interaction)))]
@@ -253,8 +231,6 @@ pub async fn create_interaction(
 }
 
 /// Updates the result or follow-up of an interaction.
-///
-/// **Access:** admin, manager, agent; API keys with `customers:write`.
 #[utoipa::path(tag = "interactions", security(("bearer" = []), ("api_key" = [])), request_body = InteractionPatch,
     params(("id" = String, Path, description = "Customer id"), ("interaction_id" = String, Path, description = "Interaction id")),
     responses((status = 200, description = "Updated", body = Interaction)))]

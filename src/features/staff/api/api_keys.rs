@@ -8,8 +8,6 @@ use crate::server::state::AppState;
 
 /// All API keys, newest first (never the secret); a property-restricted admin sees the keys
 /// restricted to its properties.
-///
-/// **Access:** admin.
 #[utoipa::path(tag = "api-keys", security(("bearer" = [])),
     responses((status = 200, description = "API keys", body = Vec<ApiKey>)))]
 #[get("/api/v1/api-keys")]
@@ -21,8 +19,6 @@ pub async fn list_api_keys(state: web::Data<AppState>, p: Principal) -> Result<H
 /// Creates a scoped key. The full `key` is in this answer only; it is stored as a hash. A
 /// property-restricted admin grants only its own properties: an empty list (all properties) or
 /// another property answers 403.
-///
-/// **Access:** admin.
 #[utoipa::path(tag = "api-keys", security(("bearer" = [])), request_body = ApiKeyCreate,
     responses((status = 201, description = "Created; the key is shown once", body = ApiKeyCreated)))]
 #[post("/api/v1/api-keys")]
@@ -37,8 +33,6 @@ pub async fn create_api_key(
 }
 
 /// One API key (404 for one reaching beyond a restricted admin's properties).
-///
-/// **Access:** admin.
 #[utoipa::path(tag = "api-keys", security(("bearer" = [])),
     params(("id" = String, Path, description = "API key id")),
     responses((status = 200, description = "The key", body = ApiKey)))]
@@ -55,8 +49,6 @@ pub async fn get_api_key(
 
 /// Revokes a key at once; it stays listed (with `revoked_at`) for the audit trail. Idempotent.
 /// Audited. A restricted admin revokes only keys within its properties (404 otherwise).
-///
-/// **Access:** admin.
 #[utoipa::path(tag = "api-keys", security(("bearer" = [])),
     params(("id" = String, Path, description = "API key id")),
     responses((status = 204, description = "Revoked")))]

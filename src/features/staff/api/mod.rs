@@ -11,8 +11,6 @@ use crate::server::state::AppState;
 
 /// All staff users, by email (a property-restricted admin: those working only at its
 /// properties).
-///
-/// **Access:** admin.
 #[utoipa::path(tag = "staff", security(("bearer" = [])),
     responses((status = 200, description = "Staff users", body = Vec<StaffUser>)))]
 #[get("/api/v1/staff")]
@@ -24,8 +22,6 @@ pub async fn list_staff(state: web::Data<AppState>, p: Principal) -> Result<Http
 /// Creates a staff user with a role and property scope. Audited. A property-restricted admin
 /// grants only its own properties: an empty list (all properties) or another property answers
 /// 403.
-///
-/// **Access:** admin.
 #[utoipa::path(tag = "staff", security(("bearer" = [])), request_body = StaffCreate,
     responses((status = 201, description = "Created", body = StaffUser),
               (status = 409, description = "Email taken", body = crate::platform::error::Problem, content_type = "application/problem+json")))]
@@ -42,8 +38,6 @@ pub async fn create_staff(
 }
 
 /// One staff user (404 for one working beyond a restricted admin's properties).
-///
-/// **Access:** admin.
 #[utoipa::path(tag = "staff", security(("bearer" = [])),
     params(("id" = String, Path, description = "Staff user id")),
     responses((status = 200, description = "The staff user", body = StaffUser)))]
@@ -62,8 +56,6 @@ pub async fn get_staff(
 /// user's access tokens. Audited. A property-restricted admin edits only staff within its
 /// properties (404 otherwise), grants no property beyond its own and cannot change its own
 /// properties (403).
-///
-/// **Access:** admin.
 #[utoipa::path(tag = "staff", security(("bearer" = [])), request_body = StaffPatch,
     params(("id" = String, Path, description = "Staff user id")),
     responses((status = 200, description = "Updated", body = StaffUser),
