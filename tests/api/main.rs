@@ -12,6 +12,7 @@ mod contact_search;
 mod customers;
 mod errors;
 mod events;
+mod events_surveys;
 mod faults;
 mod idempotency;
 mod input;
