@@ -14,6 +14,7 @@ mod customers;
 mod errors;
 mod events;
 mod events_guests;
+mod events_surveys;
 mod faults;
 mod idempotency;
 mod input;
