@@ -12,6 +12,7 @@ mod contact_search;
 mod customers;
 mod errors;
 mod events;
+mod events_loyalty;
 mod faults;
 mod idempotency;
 mod input;
