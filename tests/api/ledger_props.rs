@@ -231,6 +231,7 @@ fn apply(
 
 #[test]
 fn any_sequence_keeps_the_ledger_invariants() {
+    concierge::app::reactions::install();
     let system = actix_rt::System::new();
     let app = system.block_on(TestApp::spawn());
     let admin = system.block_on(app.admin_token());

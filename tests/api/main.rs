@@ -15,6 +15,7 @@ mod errors;
 mod events;
 mod events_guests;
 mod events_surveys;
+mod events_loyalty;
 mod faults;
 mod idempotency;
 mod input;

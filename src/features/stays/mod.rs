@@ -1,4 +1,14 @@
 //! Stays and spend from PMS/POS: the source of earning and of post-stay surveys.
+//!
+//! `model` (wire types), `rules` (the stay state machine, field checks), `db` (rows and
+//! queries), the use cases `upsert` (stays), `spend` and `read`; `service` keeps the names the
+//! app uses.
 
 pub mod api;
+pub mod db;
+pub mod model;
+pub mod read;
+pub mod rules;
 pub mod service;
+pub mod spend;
+pub mod upsert;
