@@ -29,16 +29,6 @@ impl Role {
 }
 
 impl Principal {
-    /// Who may hold a survey link token (it answers as the guest): managers, admins and
-    /// integrations that deliver the link — not front-line agents.
-    pub fn may_mint_survey_links(&self) -> bool {
-        match &self.actor {
-            Actor::Staff(s) => matches!(s.role, Role::Admin | Role::Manager),
-            Actor::ApiKey(_) | Actor::System(_) => true,
-            Actor::Customer { .. } => false,
-        }
-    }
-
     /// Who may hand over a ticket someone else owns: managers, admins and jobs.
     pub fn may_reassign_tickets(&self) -> bool {
         match &self.actor {
@@ -142,8 +132,13 @@ mod tests {
 
     #[test]
     fn links_and_reassignment_are_for_managers_and_admins() {
-        assert!(!staff(Role::Agent, PropertyScope::All).may_mint_survey_links());
-        assert!(staff(Role::Manager, only(&["a"])).may_mint_survey_links());
+        use crate::auth::Perm;
+        assert!(staff(Role::Agent, PropertyScope::All)
+            .require(Perm::SurveyLinksIssue)
+            .is_err());
+        assert!(staff(Role::Manager, only(&["a"]))
+            .require(Perm::SurveyLinksIssue)
+            .is_ok());
         assert!(!staff(Role::Agent, PropertyScope::All).may_reassign_tickets());
         assert!(staff(Role::Admin, PropertyScope::All).may_reassign_tickets());
     }

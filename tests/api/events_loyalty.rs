@@ -188,9 +188,9 @@ async fn rewards_write_created_and_updated_and_a_taken_code_none() {
     let r = w.app.post("/api/v1/rewards", &w.admin, body.clone()).await;
     r.expect(201);
     let id = r.body["id"].as_str().unwrap().to_string();
+    let (_, manager) = w.app.staff_token(&w.admin, "manager", &[]).await;
     let before = w.app.events().len();
     w.app.post("/api/v1/rewards", &w.admin, body).await.problem(409);
-    let (_, manager) = w.app.staff_token(&w.admin, "manager", &[]).await;
     let patch = json!({"points_cost": 80});
     w.app
         .patch(&format!("/api/v1/rewards/{id}"), &manager, patch.clone())

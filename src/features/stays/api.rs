@@ -23,8 +23,6 @@ fn require_idempotency_key(p: &Principal, req: &HttpRequest) -> Result<(), ApiEr
 /// Pushes a stay (PMS). Upsert by `(property_id, confirmation_number)`: 201 when new, 200 when
 /// known. Status changes follow `reserved → in_house → checked_out`, `→ cancelled | no_show`;
 /// an illegal change answers 409 naming the allowed ones. API keys must send `Idempotency-Key`.
-///
-/// **Access:** admin, manager; API keys with `stays:write` (restricted keys: their properties).
 #[utoipa::path(tag = "stays", security(("bearer" = []), ("api_key" = [])), request_body = StayInput,
     responses((status = 200, description = "Updated", body = Stay, headers(("ETag" = String, description = "Version for If-Match"))), (status = 201, description = "Created", body = Stay, headers(("ETag" = String, description = "Version for If-Match"))),
               (status = 409, description = "Illegal status change, or the confirmation number is another guest's", body = Problem, content_type = "application/problem+json"),
@@ -50,8 +48,6 @@ pub async fn push_stay(
 /// Pushes up to 1,000 stays; each is applied on its own and gets its own result (status and,
 /// on failure, the problem it would have answered alone). The body may be up to 4 MiB (a full
 /// batch with every field at its maximum length fits); other operations take 256 KiB.
-///
-/// **Access:** admin, manager; API keys with `stays:write`.
 #[utoipa::path(tag = "stays", security(("bearer" = []), ("api_key" = [])), request_body = StayBatch,
     responses((status = 200, description = "A result per item", body = StayBatchResult),
               (status = 428, description = "API key without Idempotency-Key", body = Problem, content_type = "application/problem+json")))]
@@ -68,8 +64,6 @@ pub async fn push_stay_batch(
 }
 
 /// One stay with its spend lines (404 outside the caller's properties).
-///
-/// **Access:** admin, manager, agent; API keys with `stays:write` or `customers:read`.
 #[utoipa::path(tag = "stays", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "Stay id")),
     responses((status = 200, description = "The stay", body = StayDetail, headers(("ETag" = String, description = "Version for If-Match")))))]
@@ -86,8 +80,6 @@ pub async fn get_stay(
 
 /// Changes a stay (status, dates, room, rate). `If-Match` with the `ETag` guards against lost
 /// updates (412 when stale).
-///
-/// **Access:** admin, manager; API keys with `stays:write`.
 #[utoipa::path(tag = "stays", security(("bearer" = []), ("api_key" = [])), request_body = StayPatch,
     params(("id" = String, Path, description = "Stay id"), ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
     responses((status = 200, description = "Updated", body = Stay, headers(("ETag" = String, description = "Version for If-Match"))),
@@ -111,8 +103,6 @@ pub async fn update_stay(
 
 /// Pushes a spend line (POS/PMS). Upsert by `(property_id, external_id)`; in the property's
 /// currency; negative amounts for refunds. API keys must send `Idempotency-Key`.
-///
-/// **Access:** admin, manager; API keys with `stays:write`.
 #[utoipa::path(tag = "stays", security(("bearer" = []), ("api_key" = [])), request_body = SpendInput,
     responses((status = 200, description = "Updated", body = SpendLine), (status = 201, description = "Created", body = SpendLine),
               (status = 428, description = "API key without Idempotency-Key", body = Problem, content_type = "application/problem+json")))]
@@ -135,8 +125,6 @@ pub async fn push_spend(
 }
 
 /// A guest's stays in the caller's properties, newest first.
-///
-/// **Access:** admin, manager, agent; API keys with `stays:write` or `customers:read`.
 #[utoipa::path(tag = "stays", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "Customer id"), StayFilter, PageParams),
     responses((status = 200, description = "Stays", body = StayPage)))]

@@ -26,8 +26,6 @@ pub struct ResponseRecorded {
 
 /// Creates a survey template (version 1). Questions: `nps` (0–10), `csat` (1–5), `ces` (1–7),
 /// `rating` (1–5, one per aspect), `single_choice`, `text`; at most one nps/csat/ces each.
-///
-/// **Access:** admin, manager; no API key.
 #[utoipa::path(tag = "surveys", security(("bearer" = [])), request_body = TemplateCreate,
     responses((status = 201, description = "Created", body = SurveyTemplate),
               (status = 409, description = "Code in use", body = Problem, content_type = "application/problem+json")))]
@@ -42,8 +40,6 @@ pub async fn create_survey_template(
 }
 
 /// Survey templates with their current questions.
-///
-/// **Access:** admin, manager, agent, analyst; no API key.
 #[utoipa::path(tag = "surveys", security(("bearer" = [])),
     responses((status = 200, description = "Templates", body = Vec<SurveyTemplate>)))]
 #[get("/api/v1/survey-templates")]
@@ -59,8 +55,6 @@ pub struct VersionParam {
 }
 
 /// One template, at its current or a past version.
-///
-/// **Access:** admin, manager, agent, analyst; no API key.
 #[utoipa::path(tag = "surveys", security(("bearer" = [])),
     params(("id" = String, Path, description = "Template id"), VersionParam),
     responses((status = 200, description = "The template", body = SurveyTemplate)))]
@@ -81,8 +75,6 @@ pub async fn get_survey_template(
 
 /// Renames, (de)activates or changes the questions of a template; new questions make a new
 /// version (answers keep the version they answered). Audited.
-///
-/// **Access:** admin, manager; no API key.
 #[utoipa::path(tag = "surveys", security(("bearer" = [])), request_body = TemplateUpdate,
     params(("id" = String, Path, description = "Template id")),
     responses((status = 200, description = "The template", body = SurveyTemplate)))]
@@ -102,8 +94,6 @@ pub async fn update_survey_template(
 }
 
 /// Survey settings: post-stay delay, invitation expiry, completion bonus, consent rule.
-///
-/// **Access:** admin, manager, agent, analyst; no API key.
 #[utoipa::path(tag = "surveys", security(("bearer" = [])),
     responses((status = 200, description = "Settings", body = SurveySettings)))]
 #[get("/api/v1/survey-settings")]
@@ -112,8 +102,6 @@ pub async fn get_survey_settings(state: web::Data<AppState>, p: Principal) -> Re
 }
 
 /// Replaces the survey settings. Audited.
-///
-/// **Access:** admin, unrestricted (group-wide: a property-restricted admin gets 403).
 #[utoipa::path(tag = "surveys", security(("bearer" = [])), request_body = SurveySettings,
     responses((status = 200, description = "Settings", body = SurveySettings)))]
 #[put("/api/v1/survey-settings")]
@@ -129,8 +117,6 @@ pub async fn put_survey_settings(
 /// Invites a guest by hand or after a touchpoint (post-stay and post-ticket invitations are
 /// issued automatically). Respects the guest's survey consent (409 otherwise) and one open
 /// invitation per subject (409 naming it). The answer link's token is in the answer, once.
-///
-/// **Access:** admin, manager, agent; API keys with `surveys:write`.
 #[utoipa::path(tag = "surveys", security(("bearer" = []), ("api_key" = [])), request_body = InvitationCreate,
     responses((status = 201, description = "Invited", body = Invitation),
               (status = 409, description = "No consent, or the subject has an open invitation", body = Problem, content_type = "application/problem+json")))]
@@ -145,8 +131,6 @@ pub async fn create_survey_invitation(
 }
 
 /// One invitation (its state as of now).
-///
-/// **Access:** admin, manager, agent; no API key.
 #[utoipa::path(tag = "surveys", security(("bearer" = [])),
     params(("id" = String, Path, description = "Invitation id")),
     responses((status = 200, description = "The invitation", body = Invitation)))]
@@ -162,8 +146,6 @@ pub async fn get_survey_invitation(
 
 /// Issues a fresh single-use answer link for an invitation (e.g. by the messaging integration
 /// when it sends the e-mail); the token is shown once and any earlier link stops working.
-///
-/// **Access:** admin, manager, agent; API keys with `surveys:write`.
 #[utoipa::path(tag = "surveys", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "Invitation id")),
     responses((status = 200, description = "The invitation with `token`", body = Invitation),
@@ -179,8 +161,6 @@ pub async fn new_survey_link(
 }
 
 /// The guest's open survey invitations with their questions.
-///
-/// **Access:** customer (self).
 #[utoipa::path(tag = "me", security(("bearer" = [])),
     responses((status = 200, description = "Open invitations", body = InvitationToAnswerPage)))]
 #[get("/api/v1/me/survey-invitations")]
@@ -194,8 +174,6 @@ pub async fn my_survey_invitations(
 }
 
 /// Survey invitations at the caller's properties, newest first.
-///
-/// **Access:** admin, manager, agent; no API key.
 #[utoipa::path(tag = "surveys", security(("bearer" = [])), params(InvitationFilter, PageParams),
     responses((status = 200, description = "Invitations", body = InvitationPage)))]
 #[get("/api/v1/survey-invitations")]
@@ -225,8 +203,6 @@ pub struct TokenParam {
 /// template version (422 naming each field); a second answer is 409. A low score (NPS ≤ 6,
 /// CSAT ≤ 2) opens a feedback ticket; the completion bonus, if any, posts once per stay or
 /// ticket.
-///
-/// **Access:** customer (own invitation), or the link's token.
 #[utoipa::path(tag = "surveys", security(("bearer" = []), ()), request_body = Answers,
     params(("id" = String, Path, description = "Invitation id"), TokenParam),
     responses((status = 201, description = "Recorded", body = ResponseRecorded),
@@ -280,8 +256,6 @@ impl actix_web::FromRequest for GuestOrToken {
 }
 
 /// Satisfaction report (the SPEC's name for `GET /api/v1/survey-scores`, same parameters).
-///
-/// **Access:** admin, manager, analyst; no API key.
 #[utoipa::path(tag = "surveys", security(("bearer" = [])), params(ScoreParams),
     responses((status = 200, description = "Scores", body = ScoreReport)))]
 #[get("/api/v1/reports/satisfaction")]
@@ -297,8 +271,6 @@ pub async fn satisfaction_report(
 /// The guest answers one of their invitations from the app. Answers must fit the template
 /// version (422 naming each field); a second answer is 409. A low score (NPS ≤ 6, CSAT ≤ 2)
 /// opens a feedback ticket; the completion bonus, if any, posts once.
-///
-/// **Access:** customer (self).
 #[utoipa::path(tag = "me", security(("bearer" = [])), request_body = Answers,
     params(("id" = String, Path, description = "Invitation id")),
     responses((status = 201, description = "Recorded", body = SurveyResponse),
@@ -316,8 +288,6 @@ pub async fn answer_my_survey(
 }
 
 /// What a survey link asks (no login: the link's token names the invitation).
-///
-/// **Access:** anyone holding the link's token.
 #[utoipa::path(tag = "surveys", security(()), request_body = LinkToken,
     responses((status = 200, description = "The questions", body = InvitationToAnswer),
               (status = 404, description = "Unknown token", body = Problem, content_type = "application/problem+json"),
@@ -333,8 +303,6 @@ pub async fn survey_link_questions(
 
 /// Answers a survey through its link, without login; the token works once and only for its
 /// own invitation.
-///
-/// **Access:** anyone holding the link's token.
 #[utoipa::path(tag = "surveys", security(()), request_body = LinkAnswers,
     responses((status = 201, description = "Recorded", body = ResponseRecorded),
               (status = 404, description = "Unknown token", body = Problem, content_type = "application/problem+json"),
@@ -351,8 +319,6 @@ pub async fn answer_survey_link(
 
 /// Survey responses at the caller's properties, newest first. Agents see e-mails masked;
 /// managers' and admins' unmasked reads are audited. Analysts use the scores.
-///
-/// **Access:** admin, manager, agent; no API key.
 #[utoipa::path(tag = "surveys", security(("bearer" = [])), params(ResponseFilter, PageParams),
     responses((status = 200, description = "Responses", body = SurveyResponsePage)))]
 #[get("/api/v1/survey-responses")]
@@ -372,8 +338,6 @@ pub async fn list_survey_responses(
 
 /// NPS, CSAT, CES and per-aspect means by property, period, template, trigger, touchpoint or
 /// staff member named; `by=week|month` adds a trend.
-///
-/// **Access:** admin, manager, analyst; no API key.
 #[utoipa::path(tag = "surveys", security(("bearer" = [])), params(ScoreParams),
     responses((status = 200, description = "Scores", body = ScoreReport)))]
 #[get("/api/v1/survey-scores")]

@@ -314,6 +314,9 @@ pub fn create_invitation(
             json!({"invitation_id": id}),
         )?;
         let r = db::invitation(conn, &id)?.ok_or_else(|| ApiError::internal("invitation vanished"))?;
-        Ok(render_inv(r, who.may_mint_survey_links().then_some(token)))
+        Ok(render_inv(
+            r,
+            who.require(Perm::SurveyLinksIssue).is_ok().then_some(token),
+        ))
     })
 }

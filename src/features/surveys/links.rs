@@ -17,12 +17,8 @@ use crate::platform::ids::now;
 /// A fresh single-use link token for an open or scheduled invitation (shown once; any earlier
 /// link stops working). Tokens are stored only as hashes.
 pub fn new_link(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<Invitation, ApiError> {
-    who.require(Perm::SurveysInvite)?;
-    if !who.may_mint_survey_links() {
-        return Err(ApiError::Forbidden(
-            "answer links are issued to managers, admins and messaging integrations only".into(),
-        ));
-    }
+    // A link is a credential to answer as the guest: never issued to agents.
+    who.require(Perm::SurveyLinksIssue)?;
     write_tx(conn, |conn| {
         let r = visible_in_tx(conn, who, id)?;
         let state = effective_state(&r.state, r.send_at, r.expires_at, now());

@@ -13,8 +13,6 @@ use crate::server::state::AppState;
 
 /// A guest's loyalty summary: balance, tier, progress to the next tier, points expiring in the
 /// next 90 days. `enrolled: false` for a guest without an account.
-///
-/// **Access:** admin, manager, agent; API keys with `loyalty:read`.
 #[utoipa::path(tag = "loyalty", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "Customer id")),
     responses((status = 200, description = "Summary", body = LoyaltySummary)))]
@@ -30,8 +28,6 @@ pub async fn get_loyalty(
 
 /// The statement: entries newest first with the running balance after each, and for
 /// deductions the lots they consumed.
-///
-/// **Access:** admin, manager, agent; API keys with `loyalty:read`.
 #[utoipa::path(tag = "loyalty", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "Customer id"), PageParams),
     responses((status = 200, description = "Entries", body = LedgerPage)))]
@@ -49,8 +45,6 @@ pub async fn list_loyalty_entries(
 /// Posts a manual adjustment with a reason (positive: a new lot; negative: taken from the
 /// soonest-expiring lots, never below zero → 409). `Idempotency-Key` is required: a ledger
 /// posting is applied at most once. Audited.
-///
-/// **Access:** admin, manager; API keys with `loyalty:write`. Agents and guests: 403.
 #[utoipa::path(tag = "loyalty", security(("bearer" = []), ("api_key" = [])), request_body = AdjustmentRequest,
     params(("id" = String, Path, description = "Customer id")),
     responses((status = 201, description = "Posted", body = LedgerEntry),
@@ -73,8 +67,6 @@ pub async fn create_loyalty_adjustment(
 }
 
 /// Enrols a staff-created guest in the programme (201; 200 when already enrolled).
-///
-/// **Access:** admin, manager, agent; API keys with `loyalty:write` or `customers:write`.
 #[utoipa::path(tag = "loyalty", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "Customer id")),
     responses((status = 200, description = "Already enrolled", body = LoyaltySummary), (status = 201, description = "Enrolled", body = LoyaltySummary)))]
@@ -95,8 +87,6 @@ pub async fn enrol_customer(
 }
 
 /// The guest's own loyalty summary.
-///
-/// **Access:** customer (self).
 #[utoipa::path(tag = "me", security(("bearer" = [])), responses((status = 200, description = "Summary", body = LoyaltySummary)))]
 #[get("/api/v1/me/loyalty")]
 pub async fn get_my_loyalty(state: web::Data<AppState>, p: Principal) -> Result<HttpResponse, ApiError> {
@@ -105,8 +95,6 @@ pub async fn get_my_loyalty(state: web::Data<AppState>, p: Principal) -> Result<
 }
 
 /// The guest's own statement (signed points, running balance).
-///
-/// **Access:** customer (self).
 #[utoipa::path(tag = "me", security(("bearer" = [])), params(PageParams), responses((status = 200, description = "Entries", body = LedgerPage)))]
 #[get("/api/v1/me/loyalty/entries")]
 pub async fn list_my_loyalty_entries(

@@ -8,8 +8,6 @@ use crate::server::state::AppState;
 
 /// The loyalty programme's rules: points per currency unit, outlet weights, lot expiry, tier
 /// thresholds and multipliers, and properties' own earning rules.
-///
-/// **Access:** every signed-in caller (staff, guests, any API key); not personal data.
 #[utoipa::path(tag = "loyalty", security(("bearer" = []), ("api_key" = [])),
     responses((status = 200, description = "The programme", body = Programme)))]
 #[get("/api/v1/loyalty/programme")]
@@ -20,8 +18,6 @@ pub async fn get_programme(state: web::Data<AppState>, _p: Principal) -> Result<
 /// Replaces the group's programme rules (every field). Applies to points earned from now on;
 /// tier thresholds apply at the next earning (upgrades) and the yearly review (downgrades).
 /// Audited with the values before and after.
-///
-/// **Access:** admin, unrestricted (group-wide: a property-restricted admin gets 403).
 #[utoipa::path(tag = "loyalty", security(("bearer" = [])), request_body = ProgrammeUpdate,
     responses((status = 200, description = "The programme", body = Programme)))]
 #[put("/api/v1/loyalty/programme")]
@@ -36,8 +32,6 @@ pub async fn update_programme(
 
 /// Sets a property's own earning rules (points per unit, outlet weights), replacing any it had;
 /// what it does not set follows the group. Audited.
-///
-/// **Access:** admin.
 #[utoipa::path(tag = "loyalty", security(("bearer" = [])), request_body = PropertyRulesUpdate,
     params(("id" = String, Path, description = "Property id")),
     responses((status = 200, description = "The property's rules", body = PropertyRules)))]
@@ -57,8 +51,6 @@ pub async fn set_property_loyalty_rules(
 }
 
 /// Removes a property's own earning rules: it follows the group again. Audited.
-///
-/// **Access:** admin.
 #[utoipa::path(tag = "loyalty", security(("bearer" = [])),
     params(("id" = String, Path, description = "Property id")),
     responses((status = 204, description = "Removed"),

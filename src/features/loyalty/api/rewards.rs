@@ -10,8 +10,6 @@ use crate::server::json::ApiJson;
 use crate::server::state::AppState;
 
 /// The rewards catalogue, cheapest first. Guests and integrations see active rewards only.
-///
-/// **Access:** every staff role; customers; API keys with `loyalty:read`.
 #[utoipa::path(tag = "rewards", security(("bearer" = []), ("api_key" = [])),
     responses((status = 200, description = "Rewards", body = Vec<Reward>)))]
 #[get("/api/v1/rewards")]
@@ -20,8 +18,6 @@ pub async fn list_rewards(state: web::Data<AppState>, p: Principal) -> Result<Ht
 }
 
 /// Adds a reward (e.g. a free night for 5,000 points). Audited.
-///
-/// **Access:** admin, unrestricted (group-wide: a property-restricted admin gets 403).
 #[utoipa::path(tag = "rewards", security(("bearer" = [])), request_body = RewardCreate,
     responses((status = 201, description = "Created", body = Reward),
               (status = 409, description = "Code taken", body = Problem, content_type = "application/problem+json")))]
@@ -36,8 +32,6 @@ pub async fn create_reward(
 }
 
 /// Changes a reward's name, description, cost or availability. Audited.
-///
-/// **Access:** admin, unrestricted (group-wide: a property-restricted admin gets 403).
 #[utoipa::path(tag = "rewards", security(("bearer" = [])), request_body = RewardPatch,
     params(("id" = String, Path, description = "Reward id")),
     responses((status = 200, description = "Updated", body = Reward)))]
@@ -58,8 +52,6 @@ pub async fn update_reward(
 
 /// The guest redeems a reward from their own balance: the points leave at once (409 when the
 /// balance does not cover it); the order starts `pending`. `Idempotency-Key` is required.
-///
-/// **Access:** customer (self).
 #[utoipa::path(tag = "me", security(("bearer" = [])), request_body = RedemptionRequest,
     responses((status = 201, description = "Ordered", body = Redemption),
               (status = 409, description = "Insufficient points", body = Problem, content_type = "application/problem+json"),
@@ -79,8 +71,6 @@ pub async fn redeem(
 }
 
 /// The guest's own redemption orders, newest first.
-///
-/// **Access:** customer (self).
 #[utoipa::path(tag = "me", security(("bearer" = [])), params(PageParams),
     responses((status = 200, description = "Orders", body = RedemptionPage)))]
 #[get("/api/v1/me/redemptions")]
@@ -99,8 +89,6 @@ pub async fn list_my_redemptions(
 }
 
 /// A guest's redemption orders, newest first.
-///
-/// **Access:** admin, manager, agent; API keys with `loyalty:read`.
 #[utoipa::path(tag = "rewards", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "Customer id"), PageParams),
     responses((status = 200, description = "Orders", body = RedemptionPage)))]
@@ -121,8 +109,6 @@ pub async fn list_customer_redemptions(
 
 /// Marks a pending order fulfilled (the reward was handed over). Idempotent; 409 for a
 /// cancelled order.
-///
-/// **Access:** admin, manager, agent; API keys with `loyalty:write`.
 #[utoipa::path(tag = "rewards", security(("bearer" = []), ("api_key" = [])), request_body = RedemptionNote,
     params(("id" = String, Path, description = "Redemption id")),
     responses((status = 200, description = "Fulfilled", body = Redemption),
@@ -140,8 +126,6 @@ pub async fn fulfil_redemption(
 
 /// Cancels a pending order; a `reverse` entry gives the points back. Idempotent; 409 for a
 /// fulfilled order.
-///
-/// **Access:** admin, manager, agent; API keys with `loyalty:write`; the guest for their own order.
 #[utoipa::path(tag = "rewards", security(("bearer" = []), ("api_key" = [])), request_body = RedemptionNote,
     params(("id" = String, Path, description = "Redemption id")),
     responses((status = 200, description = "Cancelled", body = Redemption),
