@@ -360,7 +360,7 @@ pub fn offer(
         if let (true, Some(p), Some(cid)) = (auto, input.points, &customer_id) {
             ledger = Some(settle(conn, who, &id, ticket_id, &property_id, cid, p)?);
         }
-        tickets::record_compensation(
+        tickets::record_compensation_in_tx(
             conn,
             who,
             ticket_id,
@@ -458,7 +458,7 @@ fn decide(
         if let (true, Some(p), Some(cid)) = (approve, r.5, &customer_id) {
             ledger = Some(settle(conn, who, id, &r.1, &property_id, cid, p)?);
         }
-        tickets::record_compensation(
+        tickets::record_compensation_in_tx(
             conn,
             who,
             &r.1,

@@ -3,6 +3,15 @@
 pub mod api;
 pub mod compensation;
 pub mod config;
+mod create;
+mod db;
+mod edit;
+pub mod model;
+mod read;
 pub mod reports;
+mod rules;
 pub mod service;
 pub mod sla;
+mod sla_clock;
+mod sweep;
+mod transition;
