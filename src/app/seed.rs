@@ -35,6 +35,10 @@ const FAMILY: &[&str] = &[
     "Sharma", "Patel",
 ];
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "not yet split: issue #12 leaves these four over 80 lines"
+)]
 pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, ApiError> {
     super::reactions::install();
     let exists: i64 = props_t::table

@@ -312,7 +312,14 @@ async fn self_registration_writes_account_registered_but_logins_write_nothing() 
     let mine = of(&events, &id);
     let kinds: Vec<&str> = mine.iter().map(|e| e.kind.as_str()).collect();
     // Registration also opens the loyalty account (loyalty's own event).
-    assert_eq!(kinds, ["customer.created", "customer_account.registered", "loyalty.account_enrolled"]);
+    assert_eq!(
+        kinds,
+        [
+            "customer.created",
+            "customer_account.registered",
+            "loyalty.account_enrolled"
+        ]
+    );
     assert_eq!(mine[0].aggregate_type, "customer");
     assert_eq!(mine[1].aggregate_type, "customer_account");
     assert_eq!(mine[1].sequence, 1);

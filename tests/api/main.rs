@@ -16,6 +16,7 @@ mod events;
 mod events_guests;
 mod events_loyalty;
 mod events_surveys;
+mod events_tickets;
 mod faults;
 mod idempotency;
 mod input;

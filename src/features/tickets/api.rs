@@ -31,8 +31,6 @@ use crate::server::state::AppState;
 /// `Idempotency-Key`. The SLA policy of the severity (the property's override, else the
 /// group's) sets the due times; `on_site` gets a first response within 15 minutes, OTA reviews
 /// and survey feedback within 24 hours; `critical` starts at escalation level 3.
-///
-/// **Access:** admin, manager, agent; API keys with `tickets:write` (their properties).
 #[utoipa::path(tag = "tickets", security(("bearer" = []), ("api_key" = [])), request_body = TicketCreate,
     responses((status = 201, description = "Opened", body = Ticket, headers(("ETag" = String, description = "Version for If-Match"))),
               (status = 428, description = "API key without Idempotency-Key", body = Problem, content_type = "application/problem+json")))]
@@ -53,8 +51,6 @@ pub async fn create_ticket(
 }
 
 /// The ticket queue of the caller's properties, newest first, with filters.
-///
-/// **Access:** admin, manager, agent; API keys with `tickets:read` or `tickets:write`.
 #[utoipa::path(tag = "tickets", security(("bearer" = []), ("api_key" = [])),
     params(TicketFilter, PageParams),
     responses((status = 200, description = "Tickets", body = TicketPage)))]
@@ -70,8 +66,6 @@ pub async fn list_tickets(
 }
 
 /// One ticket with its SLA clocks (404 outside the caller's properties).
-///
-/// **Access:** admin, manager, agent; API keys with `tickets:read` or `tickets:write`.
 #[utoipa::path(tag = "tickets", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "Ticket id")),
     responses((status = 200, description = "The ticket", body = Ticket, headers(("ETag" = String, description = "Version for If-Match")))))]
@@ -88,8 +82,6 @@ pub async fn get_ticket(
 
 /// Re-triages a ticket: category, severity (re-applies the SLA from the opening time;
 /// `critical` escalates to level 3), subject. `If-Match` guards against lost updates.
-///
-/// **Access:** admin, manager, agent; API keys with `tickets:write`.
 #[utoipa::path(tag = "tickets", security(("bearer" = []), ("api_key" = [])), request_body = TicketPatch,
     params(("id" = String, Path, description = "Ticket id"), ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
     responses((status = 200, description = "Updated", body = Ticket, headers(("ETag" = String, description = "Version for If-Match"))),
@@ -114,8 +106,6 @@ pub async fn update_ticket(
 /// closed`, or `reopened` within the reopen window. An illegal change answers 409 with the
 /// allowed states in `allowed`; `resolved` needs `resolution_summary` (shown to the guest).
 /// `awaiting_customer` pauses the resolution clock; leaving it resumes the clock.
-///
-/// **Access:** admin, manager, agent; API keys with `tickets:write`.
 #[utoipa::path(tag = "tickets", security(("bearer" = []), ("api_key" = [])), request_body = TransitionRequest,
     params(("id" = String, Path, description = "Ticket id"), ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
     responses((status = 200, description = "The ticket after the change", body = Ticket, headers(("ETag" = String, description = "Version for If-Match"))),
@@ -139,8 +129,6 @@ pub async fn transition_ticket(
 
 /// Adds a comment: `internal` (default) or `customer_visible`. The first customer-visible
 /// comment is the first response (SLA `met`, or `breached` when late).
-///
-/// **Access:** admin, manager, agent; API keys with `tickets:write`.
 #[utoipa::path(tag = "tickets", security(("bearer" = []), ("api_key" = [])), request_body = CommentCreate,
     params(("id" = String, Path, description = "Ticket id")),
     responses((status = 201, description = "The timeline entry", body = TimelineEntry)))]
@@ -157,8 +145,6 @@ pub async fn comment_ticket(
 
 /// Hands the ticket to another staff member (recorded on the timeline). The owner hands over;
 /// managers and admins may reassign; anyone may take an unowned ticket.
-///
-/// **Access:** admin, manager, agent (owner); no API key.
 #[utoipa::path(tag = "tickets", security(("bearer" = [])), request_body = Handover,
     params(("id" = String, Path, description = "Ticket id")),
     responses((status = 200, description = "The ticket with its new owner", body = Ticket, headers(("ETag" = String, description = "Version for If-Match")))))]
@@ -179,8 +165,6 @@ pub async fn handover_ticket(
 
 /// The ticket's timeline, oldest first: creation, comments, state changes, handovers, SLA
 /// events (`?kind=sla`), escalations with who was notified, compensation.
-///
-/// **Access:** admin, manager, agent; API keys with `tickets:read` or `tickets:write`.
 #[utoipa::path(tag = "tickets", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "Ticket id"), TimelineFilter, PageParams),
     responses((status = 200, description = "Timeline entries", body = TimelinePage)))]
@@ -203,8 +187,6 @@ pub async fn ticket_timeline(
 // ---- the guest's own tickets ----------------------------------------------------------------
 
 /// Opens a ticket from the app (channel `app`; staff set the severity when they triage it).
-///
-/// **Access:** customer (self).
 #[utoipa::path(tag = "me", security(("bearer" = [])), request_body = MyTicketCreate,
     responses((status = 201, description = "Opened", body = MyTicket)))]
 #[post("/api/v1/me/tickets")]
@@ -218,8 +200,6 @@ pub async fn create_my_ticket(
 }
 
 /// The guest's own tickets, newest first.
-///
-/// **Access:** customer (self).
 #[utoipa::path(tag = "me", security(("bearer" = [])), params(PageParams),
     responses((status = 200, description = "Own tickets", body = MyTicketPage)))]
 #[get("/api/v1/me/tickets")]
@@ -233,8 +213,6 @@ pub async fn list_my_tickets(
 }
 
 /// One of the guest's own tickets (404 for anyone else's).
-///
-/// **Access:** customer (self).
 #[utoipa::path(tag = "me", security(("bearer" = [])),
     params(("id" = String, Path, description = "Ticket id")),
     responses((status = 200, description = "The ticket", body = MyTicket)))]
@@ -250,8 +228,6 @@ pub async fn get_my_ticket(
 
 /// The customer-visible entries of the guest's own ticket, oldest first (internal notes,
 /// SLA events and escalations are never shown).
-///
-/// **Access:** customer (self).
 #[utoipa::path(tag = "me", security(("bearer" = [])),
     params(("id" = String, Path, description = "Ticket id"), TimelineFilter, PageParams),
     responses((status = 200, description = "Timeline entries", body = TimelinePage)))]
@@ -273,8 +249,6 @@ pub async fn my_ticket_timeline(
 
 /// The guest writes on their ticket; a reply while the hotel awaits them moves the ticket back
 /// to `investigating` and resumes the resolution clock.
-///
-/// **Access:** customer (self).
 #[utoipa::path(tag = "me", security(("bearer" = [])), request_body = MyComment,
     params(("id" = String, Path, description = "Ticket id")),
     responses((status = 201, description = "The timeline entry", body = TimelineEntry),
@@ -291,8 +265,6 @@ pub async fn comment_my_ticket(
 }
 
 /// The guest confirms the resolution: the ticket closes.
-///
-/// **Access:** customer (self).
 #[utoipa::path(tag = "me", security(("bearer" = [])),
     params(("id" = String, Path, description = "Ticket id")),
     responses((status = 200, description = "Closed", body = MyTicket),
@@ -308,8 +280,6 @@ pub async fn confirm_my_ticket(
 }
 
 /// The guest reopens a resolved or closed ticket within the reopen window (default 30 days).
-///
-/// **Access:** customer (self).
 #[utoipa::path(tag = "me", security(("bearer" = [])), request_body = ReopenRequest,
     params(("id" = String, Path, description = "Ticket id")),
     responses((status = 200, description = "Reopened", body = MyTicket),
@@ -335,8 +305,6 @@ pub struct CategoryFilter {
 }
 
 /// The ticket categories in display order (active ones unless staff ask for all).
-///
-/// **Access:** every signed-in caller (guests pick one in the app; any API key).
 #[utoipa::path(tag = "ticket-settings", security(("bearer" = []), ("api_key" = [])), params(CategoryFilter),
     responses((status = 200, description = "Categories", body = Vec<TicketCategory>)))]
 #[get("/api/v1/ticket-categories")]
@@ -351,8 +319,6 @@ pub async fn list_ticket_categories(
 
 /// Creates a category or renames, reorders, retires (`active: false`) one. Retired categories
 /// stay on old tickets. Audited.
-///
-/// **Access:** admin, unrestricted (group-wide: a property-restricted admin gets 403).
 #[utoipa::path(tag = "ticket-settings", security(("bearer" = [])), request_body = CategoryUpsert,
     params(("code" = String, Path, description = "Category code (a-z, 0-9, _)")),
     responses((status = 200, description = "Updated", body = TicketCategory), (status = 201, description = "Created", body = TicketCategory)))]
@@ -383,8 +349,6 @@ pub struct PolicyFilter {
 }
 
 /// SLA policies per severity: the group's, or those in force at a property.
-///
-/// **Access:** admin, manager, agent; API keys with `tickets:read` or `tickets:write`.
 #[utoipa::path(tag = "ticket-settings", security(("bearer" = []), ("api_key" = [])), params(PolicyFilter),
     responses((status = 200, description = "One policy per severity", body = Vec<SlaPolicy>)))]
 #[get("/api/v1/sla-policies")]
@@ -402,8 +366,6 @@ pub async fn list_sla_policies(
 }
 
 /// Sets the group's SLA policy for a severity. Open tickets keep their due times. Audited.
-///
-/// **Access:** admin, unrestricted (group-wide: a property-restricted admin gets 403).
 #[utoipa::path(tag = "ticket-settings", security(("bearer" = [])), request_body = SlaPolicyInput,
     params(("severity" = Severity, Path, description = "Severity")),
     responses((status = 200, description = "The policy", body = SlaPolicy)))]
@@ -423,8 +385,6 @@ pub async fn put_group_sla_policy(
 }
 
 /// Sets a property's own SLA policy for a severity (overrides the group's there). Audited.
-///
-/// **Access:** admin.
 #[utoipa::path(tag = "ticket-settings", security(("bearer" = [])), request_body = SlaPolicyInput,
     params(("id" = String, Path, description = "Property id"), ("severity" = Severity, Path, description = "Severity")),
     responses((status = 200, description = "The policy", body = SlaPolicy)))]
@@ -444,8 +404,6 @@ pub async fn put_property_sla_policy(
 }
 
 /// Removes a property's override: the group's policy applies there again. Audited.
-///
-/// **Access:** admin.
 #[utoipa::path(tag = "ticket-settings", security(("bearer" = [])),
     params(("id" = String, Path, description = "Property id"), ("severity" = Severity, Path, description = "Severity")),
     responses((status = 204, description = "Removed"),
@@ -464,8 +422,6 @@ pub async fn delete_property_sla_policy(
 }
 
 /// A property's business-hours calendar (404: its SLA clocks run 24/7).
-///
-/// **Access:** admin, manager, agent; API keys with `tickets:read` or `tickets:write`.
 #[utoipa::path(tag = "ticket-settings", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "Property id")),
     responses((status = 200, description = "The calendar", body = BusinessCalendar)))]
@@ -483,8 +439,6 @@ pub async fn get_business_calendar(
 /// working time only — new tickets, and every clock computed later on open ones (pauses,
 /// resumes, reopenings, re-triage); due times already set stay. The on-site 15-minute rule
 /// stays wall-clock. Audited.
-///
-/// **Access:** admin.
 #[utoipa::path(tag = "ticket-settings", security(("bearer" = [])), request_body = BusinessCalendar,
     params(("id" = String, Path, description = "Property id")),
     responses((status = 200, description = "The calendar", body = BusinessCalendar)))]
@@ -504,8 +458,6 @@ pub async fn put_business_calendar(
 }
 
 /// Removes a property's calendar: its clocks run 24/7 again. Audited.
-///
-/// **Access:** admin.
 #[utoipa::path(tag = "ticket-settings", security(("bearer" = [])),
     params(("id" = String, Path, description = "Property id")),
     responses((status = 204, description = "Removed"),
@@ -528,8 +480,6 @@ pub async fn delete_business_calendar(
 /// Offers compensation on a ticket. Within the offerer's limit (defaults: agent ≤ 500 currency
 /// units or 2,000 points, manager ≤ 5,000 or 20,000, admin unlimited) it is approved at once —
 /// points post to the guest's ledger; above it, it waits in the approval queue.
-///
-/// **Access:** admin, manager, agent; no API key.
 #[utoipa::path(tag = "tickets", security(("bearer" = [])), request_body = CompensationOffer,
     params(("id" = String, Path, description = "Ticket id")),
     responses((status = 201, description = "Offered (state `approved` or `pending_approval`)", body = Compensation)))]
@@ -545,8 +495,6 @@ pub async fn offer_compensation(
 }
 
 /// The compensation offered on a ticket, oldest first.
-///
-/// **Access:** admin, manager, agent; API keys with `tickets:read` or `tickets:write`.
 #[utoipa::path(tag = "tickets", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "Ticket id")),
     responses((status = 200, description = "Compensation", body = Vec<Compensation>)))]
@@ -566,8 +514,6 @@ pub async fn list_ticket_compensations(
 
 /// Compensation across the caller's properties, newest first; `?state=pending_approval` is the
 /// approval queue.
-///
-/// **Access:** admin, manager; no API key.
 #[utoipa::path(tag = "tickets", security(("bearer" = [])), params(CompensationFilter, PageParams),
     responses((status = 200, description = "Compensation", body = CompensationPage)))]
 #[get("/api/v1/compensations")]
@@ -584,8 +530,6 @@ pub async fn list_compensations(
 /// Approves a pending compensation: the approver's limit must cover it and the approver must
 /// not be its offerer. Points post to the ledger exactly once; approving again answers the
 /// approved compensation unchanged.
-///
-/// **Access:** admin, manager (within their limit); no API key.
 #[utoipa::path(tag = "tickets", security(("bearer" = [])), request_body = Decision,
     params(("id" = String, Path, description = "Compensation id")),
     responses((status = 200, description = "Approved", body = Compensation),
@@ -602,8 +546,6 @@ pub async fn approve_compensation(
 }
 
 /// Rejects a pending compensation (nothing is posted).
-///
-/// **Access:** admin, manager; no API key.
 #[utoipa::path(tag = "tickets", security(("bearer" = [])), request_body = Decision,
     params(("id" = String, Path, description = "Compensation id")),
     responses((status = 200, description = "Rejected", body = Compensation),
@@ -622,8 +564,6 @@ pub async fn reject_compensation(
 /// The ticket report for a period (default the last 30 days) and optionally one property:
 /// counts by state, severity, category, kind, channel and property; median and p90 minutes to
 /// first response and to resolution; breach, reopen and resolution rates. No personal data.
-///
-/// **Access:** admin, manager, analyst (their properties); no API key.
 #[utoipa::path(tag = "tickets", security(("bearer" = [])), params(ReportParams),
     responses((status = 200, description = "The report", body = TicketReport)))]
 #[get("/api/v1/ticket-reports")]
@@ -638,8 +578,6 @@ pub async fn ticket_report(
 
 /// Who is notified at each escalation level of a property (empty levels fall back to the
 /// property's managers, or the group's admins at level 3).
-///
-/// **Access:** admin, manager, agent; API keys with `tickets:read` or `tickets:write`.
 #[utoipa::path(tag = "ticket-settings", security(("bearer" = []), ("api_key" = [])),
     params(("id" = String, Path, description = "Property id")),
     responses((status = 200, description = "The contacts", body = EscalationContacts)))]
@@ -654,8 +592,6 @@ pub async fn get_escalation_contacts(
 }
 
 /// Replaces a property's escalation contacts: active managers or admins who work there. Audited.
-///
-/// **Access:** admin.
 #[utoipa::path(tag = "ticket-settings", security(("bearer" = [])), request_body = EscalationContacts,
     params(("id" = String, Path, description = "Property id")),
     responses((status = 200, description = "The contacts", body = EscalationContacts)))]
@@ -675,8 +611,6 @@ pub async fn put_escalation_contacts(
 }
 
 /// Ticket settings: auto-close delay, reopen window, compensation limits per role.
-///
-/// **Access:** admin, manager, agent; API keys with `tickets:read` or `tickets:write`.
 #[utoipa::path(tag = "ticket-settings", security(("bearer" = []), ("api_key" = [])),
     responses((status = 200, description = "The settings", body = TicketSettings)))]
 #[get("/api/v1/ticket-settings")]
@@ -685,8 +619,6 @@ pub async fn get_ticket_settings(state: web::Data<AppState>, p: Principal) -> Re
 }
 
 /// Replaces the ticket settings (every field). Applies from now on. Audited with before/after.
-///
-/// **Access:** admin, unrestricted (group-wide: a property-restricted admin gets 403).
 #[utoipa::path(tag = "ticket-settings", security(("bearer" = [])), request_body = TicketSettingsUpdate,
     responses((status = 200, description = "The settings", body = TicketSettings)))]
 #[put("/api/v1/ticket-settings")]

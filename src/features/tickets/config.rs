@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use crate::auth::scope::works_at;
 use crate::auth::{Perm, Principal, Role};
+use crate::db::outbox::{self, NewEvent};
 use crate::db::schema::{
     business_calendars as bc, escalation_contacts, properties, sla_policies as sp, staff_users,
     ticket_categories as tc, ticket_settings,
@@ -133,6 +134,8 @@ pub fn upsert_category(
             Some(code),
             json!({"name": name, "active": active}),
         )?;
+        let ev = NewEvent::new("ticket_category.upserted", "ticket_category", code);
+        outbox::emit_in_tx(conn, who, ev.data(json!({"code": code, "active": active})))?;
         Ok((
             TicketCategory {
                 code: code.to_string(),
@@ -293,6 +296,9 @@ pub fn set_policy(
             json!({"property_id": property_id, "severity": severity.as_str(),
                    "first_response_minutes": input.first_response_minutes, "resolution_minutes": input.resolution_minutes}),
         )?;
+        let ev = NewEvent::new("sla_policy.upserted", "sla_policy", &id).property(property_id);
+        let data = json!({"severity": severity.as_str(), "first_response_minutes": input.first_response_minutes, "resolution_minutes": input.resolution_minutes});
+        outbox::emit_in_tx(conn, who, ev.data(data))?;
         policy_for(conn, property_id, severity)
     })
 }
@@ -324,6 +330,8 @@ pub fn remove_policy(
             Some(property_id),
             json!({"severity": severity.as_str()}),
         )?;
+        let ev = NewEvent::new("sla_policy.removed", "property", property_id).property(property_id);
+        outbox::emit_in_tx(conn, who, ev.data(json!({"severity": severity.as_str()})))?;
         Ok(())
     })
 }
@@ -500,6 +508,8 @@ pub fn set_calendar(
             Some(property_id),
             json!({"holidays": stored.holidays.len()}),
         )?;
+        let ev = NewEvent::new("business_calendar.upserted", "business_calendar", property_id).property(property_id);
+        outbox::emit_in_tx(conn, who, ev.data(json!({"holidays": stored.holidays.len()})))?;
         Ok(stored)
     })
 }
@@ -520,6 +530,8 @@ pub fn remove_calendar(conn: &mut DbConnection, who: &Principal, property_id: &s
             Some(property_id),
             json!({}),
         )?;
+        let ev = NewEvent::new("business_calendar.removed", "business_calendar", property_id).property(property_id);
+        outbox::emit_in_tx(conn, who, ev)?;
         Ok(())
     })
 }
@@ -679,6 +691,8 @@ pub fn set_contacts(
             Some(property_id),
             json!({}),
         )?;
+        let ev = NewEvent::new("escalation_contacts.updated", "escalation_contacts", property_id).property(property_id);
+        outbox::emit_in_tx(conn, who, ev)?;
         Ok(())
     })?;
     get_contacts(conn, who, property_id)
@@ -758,6 +772,16 @@ pub fn set_settings(
             None,
             json!({"before": before, "after": after}),
         )?;
+        let (b, a) = (json!(before), json!(after));
+        let changed: Vec<&String> = a
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, v)| b.get(k.as_str()) != Some(v))
+            .map(|(k, _)| k)
+            .collect();
+        let ev = NewEvent::new("ticket_settings.updated", "ticket_settings", "group");
+        outbox::emit_in_tx(conn, who, ev.data(json!({"fields": changed})))?;
         Ok(after)
     })
 }

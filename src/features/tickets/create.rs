@@ -8,6 +8,7 @@ use super::db::*;
 use super::model::*;
 use super::sla_clock::*;
 use crate::auth::{Actor, Perm, Principal};
+use crate::db::outbox::{self, NewEvent};
 use crate::db::schema::tickets as t;
 use crate::db::{write_tx, DbConnection};
 use crate::features::audit;
@@ -95,6 +96,12 @@ pub(super) fn open(
         at,
     )?;
     apply_sla(conn, &mut r, at, at)?;
+    let data = json!({
+        "kind": r.kind, "category": r.category, "severity": r.severity, "channel": r.channel,
+        "state": r.state, "customer_id": r.customer_id, "stay_id": r.stay_id, "source_kind": r.source_kind,
+    });
+    let ev = NewEvent::new("ticket.created", "ticket", &r.id).property(r.property_id.as_str());
+    outbox::emit_in_tx(conn, who, ev.data(data))?;
     if n.severity == Severity::Critical {
         escalate_to(
             conn,

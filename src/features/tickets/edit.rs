@@ -9,6 +9,7 @@ use super::rules::*;
 use super::sla_clock::*;
 use super::transition::*;
 use crate::auth::{Perm, Principal};
+use crate::db::outbox::{self, NewEvent};
 use crate::db::{write_tx, DbConnection};
 use crate::features::audit;
 use crate::features::tickets::config::{self as ticket_config, Severity};
@@ -69,6 +70,7 @@ pub fn update(
         if changed.is_empty() {
             return Ok(render(r));
         }
+        let changed_names: Vec<String> = changed.keys().cloned().collect();
         entry_by(
             conn,
             who,
@@ -77,12 +79,15 @@ pub fn update(
                 kind: EntryKind::Updated,
                 visibility: Visibility::Internal,
                 body: None,
-                data: Value::Object(changed),
+                data: Value::Object(changed.clone()),
             },
             at,
         )?;
         save(conn, &mut r, at)?;
         audit::record(conn, who, "ticket.updated", "ticket", Some(&r.id), json!({}))?;
+        let fields: Vec<&String> = changed_names.iter().collect();
+        let ev = NewEvent::new("ticket.updated", "ticket", &r.id).property(r.property_id.as_str());
+        outbox::emit_in_tx(conn, who, ev.data(json!({"fields": fields, "severity": r.severity})))?;
         Ok(render(r))
     })
 }
@@ -117,6 +122,7 @@ pub fn comment(
             at,
         )?;
         save(conn, &mut r, at)?;
+        commented_in_tx(conn, who, &r, &entry_id, visibility)?;
         entry(conn, &entry_id, true)
     })
 }
@@ -159,6 +165,7 @@ pub fn comment_mine(
         } else {
             save(conn, &mut r, at)?;
         }
+        commented_in_tx(conn, who, &r, &entry_id, Visibility::CustomerVisible)?;
         entry(conn, &entry_id, false)
     })
 }
@@ -197,6 +204,7 @@ pub fn handover(conn: &mut DbConnection, who: &Principal, id: &str, input: Hando
             },
             at,
         )?;
+        let from_owner = r.owner_id.clone();
         r.owner_id = Some(input.to_staff_id.clone());
         save(conn, &mut r, at)?;
         audit::record(
@@ -207,6 +215,8 @@ pub fn handover(conn: &mut DbConnection, who: &Principal, id: &str, input: Hando
             Some(&r.id),
             json!({"to": input.to_staff_id}),
         )?;
+        let ev = NewEvent::new("ticket.handed_over", "ticket", &r.id).property(r.property_id.as_str());
+        outbox::emit_in_tx(conn, who, ev.data(json!({"from": from_owner, "to": input.to_staff_id})))?;
         Ok(render(r))
     })
 }
@@ -237,4 +247,18 @@ pub(crate) fn record_compensation_in_tx(
         at,
     )
     .map(|_| ())
+}
+
+/// `ticket.commented`: the entry and its visibility, never the body.
+pub(crate) fn commented_in_tx(
+    conn: &mut DbConnection,
+    who: &Principal,
+    r: &TicketRow,
+    entry_id: &str,
+    visibility: Visibility,
+) -> Result<(), ApiError> {
+    let ev = NewEvent::new("ticket.commented", "ticket", &r.id).property(r.property_id.as_str());
+    let data = json!({"entry_id": entry_id, "visibility": visibility.as_str(), "author_kind": who.actor_kind()});
+    outbox::emit_in_tx(conn, who, ev.data(data))?;
+    Ok(())
 }

@@ -25,6 +25,7 @@ string_enum!(
 string_enum!(Visibility { Internal => "internal", CustomerVisible => "customer_visible" });
 string_enum!(SlaEvent { Applied => "applied", Paused => "paused", Resumed => "resumed", Breached => "breached", Met => "met" });
 
+/// The SLA clocks of a ticket.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketSla {
     pub first_response_due_at: DateTime<Utc>,

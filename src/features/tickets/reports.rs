@@ -107,6 +107,10 @@ fn pred(start: NaiveDateTime, end: NaiveDateTime, scope: &Option<Vec<String>>) -
     }
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "not yet split: issue #12 leaves these four over 80 lines"
+)]
 pub fn report(conn: &mut DbConnection, who: &Principal, p: &ReportParams) -> Result<TicketReport, ApiError> {
     who.require(Perm::TicketsReport)?;
     let (from, to, start, end) = report_period(who, p.from, p.to, 30, p.property_id.as_deref())?;

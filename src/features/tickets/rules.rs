@@ -54,6 +54,35 @@ pub(super) fn check_version(r: &TicketRow, version: Option<i64>) -> Result<(), A
     }
 }
 
+/// Refuses a change the state machine does not allow, naming the allowed ones.
+pub(super) fn check_transition(from: TicketState, to: TicketState) -> Result<(), ApiError> {
+    if from.allowed_next().contains(&to) {
+        return Ok(());
+    }
+    let allowed: Vec<String> = from.allowed_next().iter().map(|s| s.as_str().to_string()).collect();
+    Err(ApiError::IllegalTransition {
+        detail: format!(
+            "a {} ticket cannot become {}; allowed: {}",
+            from.as_str(),
+            to.as_str(),
+            allowed.join(", ")
+        ),
+        allowed,
+    })
+}
+
+/// Refuses a reopen after the window (409).
+pub(super) fn check_reopen_window(r: &TicketRow, window_days: i64, at: NaiveDateTime) -> Result<(), ApiError> {
+    let deadline = reopen_deadline(r, window_days);
+    if deadline.is_none_or(|d| at > d) {
+        return Err(ApiError::Conflict {
+            detail: format!("the reopen window of {window_days} days has passed; open a new ticket"),
+            existing_id: None,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

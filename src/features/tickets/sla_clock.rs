@@ -6,6 +6,8 @@ use serde_json::json;
 use super::db::*;
 use super::model::*;
 use super::rules::*;
+use crate::auth::Principal;
+use crate::db::outbox::{self, NewEvent};
 use crate::db::DbConnection;
 use crate::features::tickets::config::{self as ticket_config, Severity};
 use crate::features::tickets::sla::{self, Clock, ResponseRule};
@@ -78,8 +80,11 @@ pub(super) fn escalate_to(
             data: json!({"from_level": from, "to_level": level, "reason": reason, "notified": notified}),
         },
         at,
-    )
-    .map(|_| ())
+    )?;
+    let ev = NewEvent::new("ticket.escalated", "ticket", &r.id).property(r.property_id.as_str());
+    let data = json!({"from_level": from, "to_level": level, "notified": notified.iter().map(|n| &n.staff_id).collect::<Vec<_>>()});
+    outbox::emit_in_tx(conn, &Principal::system("ticket-sla"), ev.data(data))?;
+    Ok(())
 }
 
 /// Re-triage: the first response (if not given yet) gets the new severity's target from the
@@ -175,6 +180,9 @@ pub(super) fn breach(
         json!({"clock": name, "due_at": due.map(utc)}),
         at,
     )?;
+    let ev = NewEvent::new("ticket.sla_breached", "ticket", &r.id).property(r.property_id.as_str());
+    let data = json!({"clock": name, "due_at": due.map(utc), "state": r.state});
+    outbox::emit_in_tx(conn, &Principal::system("ticket-sla"), ev.data(data))?;
     let level = sla::escalate(r.escalation_level);
     escalate_to(conn, r, level, &format!("{name} SLA breached"), ("system", None), at)
 }

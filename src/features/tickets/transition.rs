@@ -12,7 +12,7 @@ use crate::db::outbox::{self, NewEvent};
 use crate::db::{write_tx, DbConnection};
 use crate::features::audit;
 use crate::features::tickets::config::{self as ticket_config};
-use crate::features::tickets::sla::{self};
+use crate::features::tickets::sla::{self, Clock};
 use crate::platform::error::ApiError;
 use crate::platform::fields::Checks;
 use crate::platform::ids::now;
@@ -28,39 +28,33 @@ pub(super) fn change_state(
     at: NaiveDateTime,
 ) -> Result<(), ApiError> {
     let from = r.state();
-    if !from.allowed_next().contains(&to) {
-        let allowed: Vec<String> = from.allowed_next().iter().map(|s| s.as_str().to_string()).collect();
-        return Err(ApiError::IllegalTransition {
-            detail: format!(
-                "a {} ticket cannot become {}; allowed: {}",
-                from.as_str(),
-                to.as_str(),
-                allowed.join(", ")
-            ),
-            allowed,
-        });
-    }
+    check_transition(from, to)?;
     let settings = ticket_config::settings(conn)?;
     let clock = ticket_config::clock_for(conn, &r.property_id)?;
     if to == TicketState::Resolved && summary.is_none() {
         return Err(ApiError::field("resolution_summary", "is required to resolve a ticket"));
     }
     if to == TicketState::Reopened {
-        let deadline = reopen_deadline(r, settings.reopen_window_days);
-        if deadline.is_none_or(|d| at > d) {
-            return Err(ApiError::Conflict {
-                detail: format!(
-                    "the reopen window of {} days has passed; open a new ticket",
-                    settings.reopen_window_days
-                ),
-                existing_id: None,
-            });
-        }
+        check_reopen_window(r, settings.reopen_window_days, at)?;
     }
-    // Resolution clock: pause on waiting for the guest, resume when the wait ends.
+    move_resolution_clock(conn, r, from, to, &clock, at)?;
+    enter_state(conn, r, to, summary.clone(), &clock, at)?;
+    r.state = to.as_str().into();
+    record_state_change_in_tx(conn, who, r, (from, to), summary.as_deref(), note, at)
+}
+
+/// Resolution clock: pause on waiting for the guest, resume when the wait ends.
+fn move_resolution_clock(
+    conn: &mut DbConnection,
+    r: &mut TicketRow,
+    from: TicketState,
+    to: TicketState,
+    clock: &Clock,
+    at: NaiveDateTime,
+) -> Result<(), ApiError> {
     if to == TicketState::AwaitingCustomer {
         if let Some(due) = r.resolution_due_at {
-            let left = sla::pause(&clock, utc(due), utc(at));
+            let left = sla::pause(clock, utc(due), utc(at));
             if left <= 0 && r.resolution_breached_at.is_none() {
                 // Already late: the breach happened before the wait, record it now.
                 breach(conn, r, Clock_::Resolution, at)?;
@@ -78,7 +72,7 @@ pub(super) fn change_state(
         }
     } else if from == TicketState::AwaitingCustomer {
         if let Some(left) = r.resolution_remaining_secs.take() {
-            let due = sla::resume(&clock, left, utc(at));
+            let due = sla::resume(clock, left, utc(at));
             r.resolution_due_at = Some(due.naive_utc());
             r.resolution_paused_at = None;
             sla_entry(
@@ -90,12 +84,24 @@ pub(super) fn change_state(
             )?;
         }
     }
+    Ok(())
+}
+
+/// What entering `to` sets on the ticket (resolved, closed and reopened times, the new clock).
+fn enter_state(
+    conn: &mut DbConnection,
+    r: &mut TicketRow,
+    to: TicketState,
+    summary: Option<String>,
+    clock: &Clock,
+    at: NaiveDateTime,
+) -> Result<(), ApiError> {
     match to {
         TicketState::Resolved => {
             // The resolution summary is shown to the guest: it is a response too.
             first_response(conn, r, at)?;
             r.resolved_at = Some(at);
-            r.resolution_summary = summary.clone();
+            r.resolution_summary = summary;
             let on_time = r.resolution_breached_at.is_none() && r.resolution_due_at.is_none_or(|d| at <= d);
             if on_time {
                 sla_entry(conn, &r.id, SlaEvent::Met, json!({"clock": "resolution"}), at)?;
@@ -125,7 +131,19 @@ pub(super) fn change_state(
         }
         _ => {}
     }
-    r.state = to.as_str().into();
+    Ok(())
+}
+
+/// The timeline entries, the saved row, the audit row and the `ticket.state_changed` event.
+pub(crate) fn record_state_change_in_tx(
+    conn: &mut DbConnection,
+    who: &Principal,
+    r: &mut TicketRow,
+    (from, to): (TicketState, TicketState),
+    summary: Option<&str>,
+    note: Option<String>,
+    at: NaiveDateTime,
+) -> Result<(), ApiError> {
     entry_by(
         conn,
         who,
@@ -133,7 +151,7 @@ pub(super) fn change_state(
         EntryDraft {
             kind: EntryKind::StateChange,
             visibility: Visibility::CustomerVisible,
-            body: summary.as_deref().filter(|_| to == TicketState::Resolved),
+            body: summary.filter(|_| to == TicketState::Resolved),
             data: json!({"from": from.as_str(), "to": to.as_str()}),
         },
         at,

@@ -1,0 +1,170 @@
+//! The shape of the code (ARCHITECTURE.md), checked: floors import only downward, no source file
+//! is over 800 lines, and only `db/` matches on the database backend.
+
+use std::path::{Path, PathBuf};
+
+const MAX_LINES: usize = 800;
+
+/// Floors, low to high; `db` and `auth` share one.
+fn floor(top: &str) -> Option<u8> {
+    Some(match top {
+        "platform" => 0,
+        "db" | "auth" => 1,
+        "server" => 2,
+        "features" => 3,
+        "app" => 4,
+        _ => return None,
+    })
+}
+
+/// Features, low to high: a feature may use the ones before it, never the ones after.
+const FEATURES: &[&str] = &[
+    "audit",
+    "properties",
+    "staff",
+    "guests",
+    "loyalty",
+    "stays",
+    "tickets",
+    "surveys",
+    "events",
+    "privacy",
+    "segments",
+    "care",
+    "reports",
+    "sessions",
+];
+
+fn rank(path: &[&str]) -> Option<(u8, usize)> {
+    let f = floor(path.first()?)?;
+    let sub = if f == 3 {
+        path.get(1)
+            .and_then(|n| FEATURES.iter().position(|x| x == n))
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    Some((f, sub))
+}
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            sources(&p, out);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+fn src() -> (PathBuf, Vec<PathBuf>) {
+    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"));
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    files.sort();
+    (root, files)
+}
+
+/// Code lines (comments dropped: a doc comment may name a higher floor).
+fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.split("//").next().unwrap_or_default()))
+}
+
+/// Every `crate::a::b` path in a line, as segments.
+fn crate_paths(line: &str) -> Vec<Vec<&str>> {
+    line.match_indices("crate::")
+        .map(|(i, _)| {
+            line[i + 7..]
+                .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .next()
+                .unwrap_or_default()
+                .split("::")
+                .filter(|s| !s.is_empty())
+                .take(2)
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn floors_import_only_downward() {
+    let (root, files) = src();
+    let mut upward = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+        let parts: Vec<&str> = rel.split('/').collect();
+        let Some(me) = rank(&parts) else { continue }; // lib.rs, main.rs
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in code_lines(&text) {
+            for path in crate_paths(line) {
+                if let Some(them) = rank(&path) {
+                    if them > me {
+                        upward.push(format!("{rel}:{n}: crate::{}", path.join("::")));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        upward.is_empty(),
+        "imports upward (ARCHITECTURE.md, floors):\n{}",
+        upward.join("\n")
+    );
+}
+
+#[test]
+fn no_source_file_is_over_800_lines() {
+    let (root, files) = src();
+    let big: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let n = std::fs::read_to_string(f).unwrap().lines().count();
+            (n > MAX_LINES).then(|| format!("{}: {n} lines", f.strip_prefix(&root).unwrap().display()))
+        })
+        .collect();
+    assert!(big.is_empty(), "files over {MAX_LINES} lines:\n{}", big.join("\n"));
+}
+
+#[test]
+fn only_db_matches_on_the_backend() {
+    let (root, files) = src();
+    let needles = [
+        "Backend::Sqlite",
+        "Backend::Postgres",
+        "DbConnection::Sqlite",
+        "DbConnection::Pg",
+    ];
+    let mut found = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+        // db/ is the one place (dialect.rs, tx.rs, the pool and the connection).
+        if rel.starts_with("db/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in code_lines(&text) {
+            if needles.iter().any(|x| line.contains(x)) {
+                found.push(format!("{rel}:{n}: {}", line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "backend matches outside db/ (use db::dialect):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_checks_see_what_they_check() {
+    // Guards against a check that passes because it reads nothing.
+    let (_, files) = src();
+    assert!(files.len() > 40, "{} source files", files.len());
+    let paths = crate_paths("use crate::features::tickets::service as tickets; crate::db::outbox::emit_in_tx");
+    assert_eq!(paths, [vec!["features", "tickets"], vec!["db", "outbox"]]);
+    assert!(rank(&["features", "surveys"]) > rank(&["features", "tickets"]));
+    assert!(rank(&["app"]) > rank(&["features", "sessions"]));
+}
