@@ -29,6 +29,32 @@ where
     }
 }
 
+/// The aggregate's next event sequence number: one upsert that creates its counter at 1 or
+/// increments it, holding the counter row's lock until the transaction ends (diesel's
+/// multi-backend connection has no upsert, so each backend runs its own).
+pub fn next_event_sequence(conn: &mut DbConnection, aggregate_type: &str, aggregate_id: &str) -> Result<i64, ApiError> {
+    use super::schema::event_sequences as es;
+    macro_rules! bump {
+        ($c:expr) => {
+            diesel::insert_into(es::table)
+                .values((
+                    es::aggregate_type.eq(aggregate_type),
+                    es::aggregate_id.eq(aggregate_id),
+                    es::last_sequence.eq(1i64),
+                ))
+                .on_conflict((es::aggregate_type, es::aggregate_id))
+                .do_update()
+                .set(es::last_sequence.eq(es::last_sequence + 1i64))
+                .returning(es::last_sequence)
+                .get_result($c)
+        };
+    }
+    Ok(match conn {
+        DbConnection::Pg(c) => bump!(c),
+        DbConnection::Sqlite(c) => bump!(c),
+    }?)
+}
+
 /// Whether one server process owns the whole database: SQLite's embedded file, served by one
 /// instance; PostgreSQL may be shared by several instances, so each owns only what it claimed.
 pub fn is_embedded(conn: &DbConnection) -> bool {

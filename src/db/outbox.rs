@@ -89,9 +89,9 @@ pub fn install_reactions(reactor: Reactor) {
 }
 
 /// Appends `ev` with the next sequence of its aggregate, then runs its reactions in the same
-/// transaction. Two writers of one aggregate are ordered by the row lock the change itself takes
-/// (or by SQLite's single writer); two that are not collide on the unique sequence and the later
-/// one is refused as retryable (503), never given a duplicate number.
+/// transaction. The sequence comes from the aggregate's counter row (`event_sequences`), whose
+/// lock the increment holds until commit: two writers of one aggregate queue there (bounded by
+/// `lock_timeout`; SQLite has one writer anyway) and get consecutive numbers in commit order.
 pub fn emit_in_tx(conn: &mut DbConnection, who: &Principal, ev: NewEvent<'_>) -> Result<Event, ApiError> {
     let reactor = REACTOR
         .get()
@@ -99,18 +99,14 @@ pub fn emit_in_tx(conn: &mut DbConnection, who: &Principal, ev: NewEvent<'_>) ->
     if !ev.data.is_object() {
         return Err(ApiError::internal("event data must be a JSON object"));
     }
-    let last: Option<i64> = events::table
-        .filter(events::aggregate_type.eq(ev.aggregate_type))
-        .filter(events::aggregate_id.eq(ev.aggregate_id))
-        .select(diesel::dsl::max(events::sequence))
-        .first(conn)?;
+    let sequence = super::dialect::next_event_sequence(conn, ev.aggregate_type, ev.aggregate_id)?;
     let event = Event {
         id: new_id(),
         kind: ev.kind.to_string(),
         occurred_at: now(),
         aggregate_type: ev.aggregate_type.to_string(),
         aggregate_id: ev.aggregate_id.to_string(),
-        sequence: last.unwrap_or(0) + 1,
+        sequence,
         property_id: ev.property_id.map(str::to_string),
         data: ev.data.to_string(),
     };
@@ -125,13 +121,7 @@ pub fn emit_in_tx(conn: &mut DbConnection, who: &Principal, ev: NewEvent<'_>) ->
             events::property_id.eq(&event.property_id),
             events::data.eq(&event.data),
         ))
-        .execute(conn)
-        .map_err(|e| match e {
-            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                ApiError::Unavailable("a concurrent change of the same record; retry".into())
-            }
-            e => e.into(),
-        })?;
+        .execute(conn)?;
     reactor(conn, who, &event)?;
     Ok(event)
 }

@@ -227,6 +227,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    event_sequences (aggregate_type, aggregate_id) {
+        aggregate_type -> Text,
+        aggregate_id -> Text,
+        last_sequence -> BigInt,
+    }
+}
+
 diesel::joinable!(customer_tags -> customers (customer_id));
 diesel::joinable!(loyalty_property_rules -> properties (property_id));
 diesel::joinable!(customer_external_refs -> customers (customer_id));
@@ -596,5 +604,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     survey_invitations,
     survey_responses,
     survey_aspect_scores,
+    event_sequences,
     events,
 );

@@ -9,6 +9,7 @@ mod access_spec;
 mod auth;
 mod auth_hardening;
 mod compensation_limits;
+mod concurrency;
 mod contact_search;
 mod customers;
 mod errors;

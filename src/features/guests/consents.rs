@@ -4,7 +4,7 @@ use chrono::Utc;
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::db::{load_row, ConsentEventRow};
+use super::db::{load_row, lock_row_for_update, ConsentEventRow};
 use super::rules::default_source;
 use crate::auth::{Actor, Perm, PersonalView, Principal};
 use crate::db::outbox::{self, NewEvent};
@@ -91,7 +91,7 @@ pub fn set_consent(
     }
     let source = update.source_channel.unwrap_or_else(|| default_source(who));
     write_tx(conn, |conn| {
-        let row = load_row(conn, id)?;
+        let row = lock_row_for_update(conn, id)?;
         write_consent_in_tx(conn, who, id, purpose, update.granted, source)?;
         diesel::update(customers::table.find(id))
             .set((customers::version.eq(row.version + 1), customers::updated_at.eq(now())))

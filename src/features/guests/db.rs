@@ -244,6 +244,14 @@ pub(crate) fn load_row(conn: &mut DbConnection, id: &str) -> Result<CustomerRow,
         .ok_or_else(|| ApiError::not_found("customer"))
 }
 
+/// Locks the guest's row for the rest of the write transaction, then loads it: concurrent
+/// changes of one guest apply one after the other, each on the state the other left (no lost
+/// update, one If-Match applies once).
+pub(crate) fn lock_row_for_update(conn: &mut DbConnection, id: &str) -> Result<CustomerRow, ApiError> {
+    crate::db::lock_row!(conn, customers::table, customers::version, id)?;
+    load_row(conn, id)
+}
+
 /// Loads tags, references and consents of `rows` in three queries (no N+1).
 pub fn load_records(conn: &mut DbConnection, rows: Vec<CustomerRow>) -> Result<Vec<CustomerRecord>, ApiError> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();

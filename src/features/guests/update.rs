@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::db::{ensure_unique, load_records, load_row, replace_refs, replace_tags, CustomerRow};
+use super::db::{ensure_unique, load_records, lock_row_for_update, replace_refs, replace_tags, CustomerRow};
 use super::render::render;
 use super::rules::{apply_patch, NewContact};
 use crate::auth::{Actor, Perm, Principal};
@@ -85,7 +85,7 @@ pub fn update(
         who.require(Perm::CustomersWrite)?;
     }
     write_tx(conn, |conn| {
-        let row = load_row(conn, id)?;
+        let row = lock_row_for_update(conn, id)?;
         let current = row.version;
         // The body is validated first (a bad body is a 422 whatever the version); a stale
         // version then rolls the whole transaction back.

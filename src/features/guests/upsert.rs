@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::consents::write_consent_in_tx;
 use super::create::insert_in_tx;
-use super::db::{add_refs, ensure_unique, load_records, load_row, CustomerRow};
+use super::db::{add_refs, ensure_unique, load_records, lock_row_for_update, CustomerRow};
 use super::render::render;
 use super::rules::{check_refs, check_system_ref, default_source, NewContact};
 use super::update::update_in_tx;
@@ -110,7 +110,7 @@ fn merge_in_tx(
     mut input: CustomerCreate,
     outcome: &str,
 ) -> Result<CustomerRow, ApiError> {
-    let row = load_row(conn, id)?;
+    let row = lock_row_for_update(conn, id)?;
     let consents = std::mem::take(&mut input.consents);
     let extra_refs = std::mem::take(&mut input.external_refs);
     let row = update_in_tx(conn, cipher, who, row, &CustomerPatch::from(input), "customer.upserted")?;

@@ -103,6 +103,8 @@ pub fn update_reward(
     }
     c.finish()?;
     write_tx(conn, |conn| {
+        // Locked before reading: the event's changed fields are those this patch changed.
+        crate::db::lock_row!(conn, rw::table, rw::updated_at, id)?;
         let cur = db::load_reward(conn, id)?;
         let changed: Vec<&str> = [
             ("name", name.as_ref().is_some_and(|n| n != &cur.name)),

@@ -139,6 +139,9 @@ pub fn update(conn: &mut DbConnection, who: &Principal, id: &str, input: Propert
     let cur = input.currency.as_deref().and_then(|t| c.currency("currency", t));
     c.finish()?;
     write_tx(conn, |conn| {
+        get(conn, who, id)?;
+        // Locked before reading what the patch applies to: concurrent patches lose nothing.
+        crate::db::lock_row!(conn, properties::table, properties::updated_at, id)?;
         let mut current = get(conn, who, id)?;
         let mut changed: Vec<&str> = Vec::new();
         if let Some(n) = name {

@@ -184,6 +184,9 @@ pub fn update(conn: &mut DbConnection, who: &Principal, id: &str, input: StaffPa
     who.check_own_account_change(id, input.role, scope_changed, input.active)?;
     let hash = input.password.as_deref().map(hash_password).transpose()?;
     write_tx(conn, |conn| {
+        load_managed(conn, who, id)?;
+        // Locked before reading: concurrent changes of one account apply one after the other.
+        crate::db::lock_row!(conn, staff_users::table, staff_users::updated_at, id)?;
         let before = load_managed(conn, who, id)?;
         if let Some(p) = &property_ids {
             properties::ensure_exist(conn, p, "property_ids")?;

@@ -149,6 +149,12 @@ pub fn load_stay(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<S
 }
 
 /// The stay a property knows by this confirmation number.
+/// Takes the stay's row lock for the rest of the write transaction.
+pub fn lock_stay(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+    crate::db::lock_row!(conn, stays::table, stays::version, id)?;
+    Ok(())
+}
+
 pub fn stay_by_confirmation(
     conn: &mut DbConnection,
     property_id: &str,

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::db::{load_stay, property_currency, resolve_customer, stay_by_confirmation};
+use super::db::{load_stay, lock_stay, property_currency, resolve_customer, stay_by_confirmation};
 use super::model::{Stay, StayBatch, StayBatchItem, StayBatchResult, StayInput, StayPatch, StayStatus};
 use super::rules::{check_stay_fields, transition, Checked};
 use crate::auth::{Perm, Principal};
@@ -145,7 +145,11 @@ pub(crate) fn upsert_stay_in_tx(
     c.finish()?;
     let customer_id = resolve_customer(conn, input.customer_id.as_deref(), input.customer_ref.as_ref())?;
     match stay_by_confirmation(conn, &input.property_id, &f.confirmation)? {
-        Some(cur) => {
+        Some(found) => {
+            // Concurrent pushes of one stay apply one after the other, each on the state the
+            // other left (a legal transition, one check-out).
+            lock_stay(conn, &found.id)?;
+            let cur = load_stay(conn, who, &found.id)?;
             if cur.customer_id != customer_id {
                 return Err(ApiError::Conflict {
                     detail: "this confirmation number belongs to another guest's stay".into(),
@@ -219,6 +223,9 @@ pub fn update_stay(
 ) -> Result<Stay, ApiError> {
     who.require(Perm::StaysWrite)?;
     write_tx(conn, |conn| {
+        load_stay(conn, who, id)?;
+        // Locked before the version is read: two patches with one If-Match apply once.
+        lock_stay(conn, id)?;
         let cur = load_stay(conn, who, id)?;
         let input = StayInput {
             property_id: cur.property_id.clone(),
