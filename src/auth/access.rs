@@ -45,6 +45,10 @@ pub enum Perm {
     TicketsConfigure,
     /// Ticket reports (no personal data).
     TicketsReport,
+    /// Offering compensation on a ticket (staff only: limits are per role).
+    CompensationOffer,
+    /// Handing a ticket over to another agent (staff only: owners, or managers reassigning).
+    TicketsHandover,
     /// Approving compensation above the offerer's limit (up to the approver's own).
     CompensationApprove,
     /// Survey templates (versioned question sets).
@@ -83,6 +87,7 @@ impl Perm {
             Perm::TicketsConfigure => &[Admin],
             Perm::TicketsReport => &[Admin, Manager, Analyst],
             Perm::CompensationApprove => &[Admin, Manager],
+            Perm::CompensationOffer | Perm::TicketsHandover => &[Admin, Manager, Agent],
             Perm::SurveysManage => &[Admin, Manager],
             Perm::SurveysRead => &[Admin, Manager, Agent, Analyst],
             Perm::SurveyResponsesRead => &[Admin, Manager, Agent],

@@ -21,8 +21,6 @@ pub enum Rule {
     SignedIn,
     /// Staff roles and API-key scopes of the permission.
     Staff(Perm),
-    /// The permission's staff roles only: no API key.
-    StaffOnly(Perm),
     /// The permission, for a caller restricted to no property (a group-wide act).
     GroupWide(Perm),
     /// Any one of the permissions.
@@ -123,7 +121,7 @@ pub const OPERATIONS: &[(&str, Rule, &str)] = &[
     ("comment_ticket", Rule::Staff(Perm::TicketsWrite), ""),
     (
         "handover_ticket",
-        Rule::StaffOnly(Perm::TicketsWrite),
+        Rule::Staff(Perm::TicketsHandover),
         "Agents hand over tickets they own.",
     ),
     ("ticket_timeline", Rule::Staff(Perm::TicketsRead), ""),
@@ -143,7 +141,7 @@ pub const OPERATIONS: &[(&str, Rule, &str)] = &[
     ("get_business_calendar", Rule::Staff(Perm::TicketsRead), ""),
     ("put_business_calendar", Rule::Staff(Perm::TicketsConfigure), ""),
     ("delete_business_calendar", Rule::Staff(Perm::TicketsConfigure), ""),
-    ("offer_compensation", Rule::StaffOnly(Perm::TicketsWrite), ""),
+    ("offer_compensation", Rule::Staff(Perm::CompensationOffer), ""),
     ("list_ticket_compensations", Rule::Staff(Perm::TicketsRead), ""),
     ("list_compensations", Rule::Staff(Perm::CompensationApprove), ""),
     (
@@ -233,11 +231,6 @@ impl Rule {
                 ..none
             },
             Rule::Staff(p) => perm(p),
-            Rule::StaffOnly(p) => Grant {
-                scopes: vec![],
-                any_key: false,
-                ..perm(p)
-            },
             Rule::GroupWide(p) => Grant {
                 group_wide: true,
                 ..perm(p)
@@ -362,7 +355,7 @@ mod tests {
             "admin, manager, agent; API keys with `tickets:read` or `tickets:write`."
         );
         assert_eq!(
-            Rule::StaffOnly(Perm::TicketsWrite).describe(),
+            Rule::Staff(Perm::CompensationOffer).describe(),
             "admin, manager, agent; no API key."
         );
         assert_eq!(

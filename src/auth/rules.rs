@@ -29,12 +29,48 @@ impl Role {
 }
 
 impl Principal {
-    /// Who may hand over a ticket someone else owns: managers, admins and jobs.
+    /// Who may reassign a ticket someone else owns: managers, admins and jobs.
     pub fn may_reassign_tickets(&self) -> bool {
         match &self.actor {
             Actor::Staff(s) => matches!(s.role, Role::Admin | Role::Manager),
             Actor::System(_) => true,
             Actor::ApiKey(_) | Actor::Customer { .. } => false,
+        }
+    }
+
+    /// The staff side of a record a guest also reaches through `/me` (their profile, their
+    /// consents): a guest is refused (403) and pointed at `instead`, even for their own record.
+    pub fn refuse_guest(&self, instead: &str) -> Result<(), ApiError> {
+        match &self.actor {
+            Actor::Customer { .. } => Err(ApiError::Forbidden(format!("guests use {instead}"))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Searching guests by personal data (free text, email, phone, tag): not for callers who
+    /// see no personal data (analysts, SPEC §9), who would learn it from what matches.
+    pub fn require_personal_search(&self) -> Result<(), ApiError> {
+        if self.personal_view() == super::PersonalView::Hidden {
+            return Err(ApiError::Forbidden(
+                "analysts may not search by personal data (q, email, phone, tag)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Handing over a ticket owned by `owner` (SPEC §4): its owner hands over, managers and
+    /// admins reassign, an unowned ticket may be taken; anyone else gets 403.
+    pub fn require_handover(&self, owner: Option<&str>) -> Result<(), ApiError> {
+        let may = match owner {
+            None => true,
+            Some(o) => self.staff().is_some_and(|s| s.id == o) || self.may_reassign_tickets(),
+        };
+        if may {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "only the ticket's owner, a manager or an admin may hand it over".into(),
+            ))
         }
     }
 

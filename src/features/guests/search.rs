@@ -24,12 +24,8 @@ pub fn list(
     page: &PageParams,
 ) -> Result<CustomerPage, ApiError> {
     who.require(Perm::CustomersRead)?;
-    if who.personal_view() == PersonalView::Hidden
-        && (f.q.is_some() || f.email.is_some() || f.phone.is_some() || f.tag.is_some())
-    {
-        return Err(ApiError::Forbidden(
-            "analysts may not search by personal data (q, email, phone, tag)".into(),
-        ));
+    if f.q.is_some() || f.email.is_some() || f.phone.is_some() || f.tag.is_some() {
+        who.require_personal_search()?;
     }
     let order = Order::parse(f.sort.as_deref(), Order::Asc)?;
     let cur = page.resolve(order)?;

@@ -13,7 +13,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::limits::compensation_limit;
-use crate::auth::{Actor, Perm, Principal};
+use crate::auth::{Perm, Principal};
 use crate::db::outbox::{self, NewEvent};
 use crate::db::schema::{properties, ticket_compensations as tc, tickets as t};
 use crate::db::{read_tx, write_tx, DbConnection};
@@ -84,82 +84,54 @@ pub struct CompensationFilter {
     pub property_id: Option<String>,
 }
 
-type Row = (
-    String,
-    String,
-    String,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<NaiveDateTime>,
-    Option<String>,
-    Option<String>,
-    NaiveDateTime,
-);
+/// One `ticket_compensations` row as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = tc)]
+struct Row {
+    id: String,
+    ticket_id: String,
+    kind: String,
+    amount_minor: Option<i64>,
+    currency: Option<String>,
+    points: Option<i64>,
+    note: String,
+    state: String,
+    offered_by_kind: String,
+    offered_by_id: Option<String>,
+    decided_by_id: Option<String>,
+    decided_at: Option<NaiveDateTime>,
+    decision_note: Option<String>,
+    ledger_entry_id: Option<String>,
+    created_at: NaiveDateTime,
+}
 
-#[allow(clippy::type_complexity)]
-fn cols() -> (
-    tc::id,
-    tc::ticket_id,
-    tc::kind,
-    tc::amount_minor,
-    tc::currency,
-    tc::points,
-    tc::note,
-    tc::state,
-    tc::offered_by_kind,
-    tc::offered_by_id,
-    tc::decided_by_id,
-    tc::decided_at,
-    tc::decision_note,
-    tc::ledger_entry_id,
-    tc::created_at,
-) {
-    (
-        tc::id,
-        tc::ticket_id,
-        tc::kind,
-        tc::amount_minor,
-        tc::currency,
-        tc::points,
-        tc::note,
-        tc::state,
-        tc::offered_by_kind,
-        tc::offered_by_id,
-        tc::decided_by_id,
-        tc::decided_at,
-        tc::decision_note,
-        tc::ledger_entry_id,
-        tc::created_at,
-    )
+impl Row {
+    fn state(&self) -> CompensationState {
+        CompensationState::parse(&self.state).unwrap_or(CompensationState::PendingApproval)
+    }
 }
 
 fn render(r: Row) -> Compensation {
     Compensation {
-        id: r.0,
-        ticket_id: r.1,
-        kind: CompensationKind::parse(&r.2).unwrap_or(CompensationKind::Apology),
-        amount: match (r.3, &r.4) {
+        kind: CompensationKind::parse(&r.kind).unwrap_or(CompensationKind::Apology),
+        amount: match (r.amount_minor, &r.currency) {
             (Some(a), Some(c)) => Some(from_minor(a, c)),
             _ => None,
         },
-        points: r.5,
-        note: r.6,
-        state: CompensationState::parse(&r.7).unwrap_or(CompensationState::PendingApproval),
-        offered_by: match &r.9 {
-            Some(id) => format!("{}:{id}", r.8),
-            None => r.8.clone(),
+        state: r.state(),
+        offered_by: match &r.offered_by_id {
+            Some(id) => format!("{}:{id}", r.offered_by_kind),
+            None => r.offered_by_kind.clone(),
         },
-        decided_by: r.10,
-        decided_at: r.11.map(|d| d.and_utc()),
-        decision_note: r.12,
-        ledger_entry_id: r.13,
-        created_at: r.14.and_utc(),
+        id: r.id,
+        ticket_id: r.ticket_id,
+        points: r.points,
+        note: r.note,
+        decided_by: r.decided_by_id,
+        decided_at: r.decided_at.map(|d| d.and_utc()),
+        decision_note: r.decision_note,
+        ledger_entry_id: r.ledger_entry_id,
+        created_at: r.created_at.and_utc(),
     }
 }
 
@@ -238,31 +210,46 @@ fn total_within(
 fn load(conn: &mut DbConnection, id: &str) -> Result<Row, ApiError> {
     tc::table
         .find(id)
-        .select(cols())
+        .select(Row::as_select())
         .first(conn)
         .optional()?
         .ok_or_else(|| ApiError::not_found("compensation"))
 }
 
+/// The ticket a compensation belongs to, as its rules need it.
+struct TicketCtx {
+    id: String,
+    property_id: String,
+    customer_id: Option<String>,
+    currency: String,
+}
+
 /// The ticket's property, guest and currency, if the caller may see it.
-fn ticket_ctx(
-    conn: &mut DbConnection,
-    who: &Principal,
-    ticket_id: &str,
-) -> Result<(String, Option<String>, String), ApiError> {
-    let r: Option<(String, Option<String>)> = t::table
+fn ticket_ctx(conn: &mut DbConnection, who: &Principal, ticket_id: &str) -> Result<TicketCtx, ApiError> {
+    #[derive(Queryable, Selectable)]
+    #[diesel(table_name = t)]
+    struct Found {
+        property_id: String,
+        customer_id: Option<String>,
+    }
+    let found: Option<Found> = t::table
         .find(ticket_id)
-        .select((t::property_id, t::customer_id))
+        .select(Found::as_select())
         .first(conn)
         .optional()?;
-    let Some((property_id, customer_id)) = r.filter(|r| who.can_access_property(&r.0)) else {
+    let Some(found) = found.filter(|f| who.can_access_property(&f.property_id)) else {
         return Err(ApiError::not_found("ticket"));
     };
     let currency: String = properties::table
-        .find(&property_id)
+        .find(&found.property_id)
         .select(properties::currency)
         .first(conn)?;
-    Ok((property_id, customer_id, currency))
+    Ok(TicketCtx {
+        id: ticket_id.to_string(),
+        property_id: found.property_id,
+        customer_id: found.customer_id,
+        currency,
+    })
 }
 
 /// Posts the points of an approved compensation, once (the ledger's idempotency key).
@@ -270,88 +257,87 @@ fn settle(
     conn: &mut DbConnection,
     who: &Principal,
     comp_id: &str,
-    ticket_id: &str,
-    property_id: &str,
-    customer_id: &str,
+    ticket: &TicketCtx,
     points: i64,
-) -> Result<String, ApiError> {
-    let (entry, _) = loyalty::post_compensation(conn, who, customer_id, points, ticket_id, property_id, comp_id)?;
+) -> Result<Option<String>, ApiError> {
+    let Some(customer_id) = &ticket.customer_id else {
+        return Ok(None);
+    };
+    let (entry, _) =
+        loyalty::post_compensation(conn, who, customer_id, points, &ticket.id, &ticket.property_id, comp_id)?;
     diesel::update(tc::table.find(comp_id))
         .set(tc::ledger_entry_id.eq(&entry.id))
         .execute(conn)?;
-    Ok(entry.id)
+    Ok(Some(entry.id))
 }
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "not yet split: issue #12 leaves these four over 80 lines"
-)]
+/// An offer's fields, checked: its note and its amount in minor units of the property's currency.
+struct CheckedOffer {
+    note: String,
+    amount: Option<i64>,
+}
+
+/// The offer's fields against its kind (SPEC §4); `has_guest`: points need the ticket's guest.
+fn check_offer(input: &CompensationOffer, currency: &str, has_guest: bool) -> Result<CheckedOffer, ApiError> {
+    use CompensationKind::*;
+    let mut c = Checks::new();
+    let note = c.text("note", &input.note, 1, 2000);
+    let amount = input
+        .amount
+        .as_ref()
+        .and_then(|m| to_minor(&mut c, "amount", m, Some(currency)));
+    match input.kind {
+        Refund | Voucher if input.amount.is_none() => c.fail("amount", "is required for a refund or voucher"),
+        Apology | Points if input.amount.is_some() => c.fail("amount", "must be absent for this kind"),
+        _ => {}
+    }
+    if amount.is_some_and(|a| a <= 0) {
+        c.fail("amount.amount", "must be positive");
+    }
+    match (input.kind, input.points) {
+        (Points, None) => c.fail("points", "is required for points compensation"),
+        (Points, Some(p)) if !(1..=1_000_000).contains(&p) => c.fail("points", "must be between 1 and 1,000,000"),
+        (Points, Some(_)) if !has_guest => c.fail(
+            "kind",
+            "points need the ticket's guest; link the ticket to a guest first",
+        ),
+        (Points, Some(_)) => {}
+        (_, Some(_)) => c.fail("points", "only for points compensation"),
+        _ => {}
+    }
+    c.finish()?;
+    Ok(CheckedOffer { note, amount })
+}
+
+/// Offers compensation on a ticket: approved at once within the offerer's limit (points post
+/// then), otherwise pending someone else's approval.
 pub fn offer(
     conn: &mut DbConnection,
     who: &Principal,
     ticket_id: &str,
     input: CompensationOffer,
 ) -> Result<Compensation, ApiError> {
-    who.require(Perm::TicketsWrite)?;
-    if !matches!(who.actor, Actor::Staff(_)) {
-        return Err(ApiError::Forbidden("only staff may offer compensation".into()));
-    }
+    who.require(Perm::CompensationOffer)?;
     write_tx(conn, |conn| {
-        let (property_id, customer_id, currency) = ticket_ctx(conn, who, ticket_id)?;
+        let ticket = ticket_ctx(conn, who, ticket_id)?;
         tickets::lock_in_tx(conn, ticket_id)?;
-        let mut c = Checks::new();
-        let note = c.text("note", &input.note, 1, 2000);
-        let amount = input
-            .amount
-            .as_ref()
-            .and_then(|m| to_minor(&mut c, "amount", m, Some(&currency)));
-        use CompensationKind::*;
-        match input.kind {
-            Refund | Voucher if input.amount.is_none() => c.fail("amount", "is required for a refund or voucher"),
-            Apology | Points if input.amount.is_some() => c.fail("amount", "must be absent for this kind"),
-            _ => {}
-        }
-        if amount.is_some_and(|a| a <= 0) {
-            c.fail("amount.amount", "must be positive");
-        }
-        match (input.kind, input.points) {
-            (Points, None) => c.fail("points", "is required for points compensation"),
-            (Points, Some(p)) if !(1..=1_000_000).contains(&p) => c.fail("points", "must be between 1 and 1,000,000"),
-            (Points, Some(_)) if customer_id.is_none() => c.fail(
-                "kind",
-                "points need the ticket's guest; link the ticket to a guest first",
-            ),
-            (Points, Some(_)) => {}
-            (_, Some(_)) => c.fail("points", "only for points compensation"),
-            _ => {}
-        }
-        c.finish()?;
-        let cur = amount.map(|_| currency.as_str());
+        let checked = check_offer(&input, &ticket.currency, ticket.customer_id.is_some())?;
+        let currency = checked.amount.map(|_| ticket.currency.as_str());
         use CompensationState::{Approved, PendingApproval};
-        let auto = total_within(
-            conn,
-            who,
-            (amount, cur, input.points),
-            ticket_id,
-            &[Approved, PendingApproval],
-            None,
-        )?;
-        let id = new_id();
-        let at = now();
-        let state = if auto {
-            CompensationState::Approved
-        } else {
-            CompensationState::PendingApproval
-        };
+        let counted = [Approved, PendingApproval];
+        let offer = (checked.amount, currency, input.points);
+        let auto = total_within(conn, who, offer, ticket_id, &counted, None)?;
+        let state = if auto { Approved } else { PendingApproval };
+        let (id, at) = (new_id(), now());
         diesel::insert_into(tc::table)
             .values((
                 tc::id.eq(&id),
                 tc::ticket_id.eq(ticket_id),
                 tc::kind.eq(input.kind.as_str()),
-                tc::amount_minor.eq(amount),
-                tc::currency.eq(cur),
+                tc::amount_minor.eq(checked.amount),
+                tc::currency.eq(currency),
                 tc::points.eq(input.points),
-                tc::note.eq(&note),
+                tc::note.eq(&checked.note),
                 tc::state.eq(state.as_str()),
                 tc::offered_by_kind.eq(who.actor_kind()),
                 tc::offered_by_id.eq(Some(who.actor_id())),
@@ -361,33 +347,25 @@ pub fn offer(
                 tc::created_at.eq(at),
             ))
             .execute(conn)?;
-        let mut ledger = None;
-        if let (true, Some(p), Some(cid)) = (auto, input.points, &customer_id) {
-            ledger = Some(settle(conn, who, &id, ticket_id, &property_id, cid, p)?);
-        }
-        tickets::record_compensation_in_tx(
-            conn,
-            who,
-            ticket_id,
-            json!({"compensation_id": id, "event": if auto { "approved" } else { "offered" }, "kind": input.kind.as_str(),
-                   "amount": input.amount, "points": input.points, "ledger_entry_id": ledger}),
-            auto,
-            at,
-        )?;
+        let ledger = match (auto, input.points) {
+            (true, Some(p)) => settle(conn, who, &id, &ticket, p)?,
+            _ => None,
+        };
+        let timeline = json!({"compensation_id": id, "event": if auto { "approved" } else { "offered" },
+            "kind": input.kind.as_str(), "amount": input.amount, "points": input.points, "ledger_entry_id": ledger});
+        tickets::record_compensation_in_tx(conn, who, ticket_id, timeline, auto, at)?;
+        let audit_data = json!({"compensation_id": id, "state": state.as_str()});
         audit::record(
             conn,
             who,
             "ticket.compensation_offered",
             "ticket",
             Some(ticket_id),
-            json!({"compensation_id": id, "state": state.as_str()}),
+            audit_data,
         )?;
-        let ev = NewEvent::new("compensation.offered", "compensation", &id).property(property_id.as_str());
-        outbox::emit_in_tx(
-            conn,
-            who,
-            ev.data(json!({"ticket_id": ticket_id, "state": state.as_str()})),
-        )?;
+        let ev = NewEvent::new("compensation.offered", "compensation", &id).property(ticket.property_id.as_str());
+        let data = json!({"ticket_id": ticket_id, "state": state.as_str()});
+        outbox::emit_in_tx(conn, who, ev.data(data))?;
         Ok(render(load(conn, &id)?))
     })
 }
@@ -396,62 +374,33 @@ pub fn offer(
 /// the one who offered it. Approving an approved compensation again changes nothing and
 /// answers it as it is (retries are safe); a rejected one answers 409.
 pub fn approve(conn: &mut DbConnection, who: &Principal, id: &str, d: Decision) -> Result<Compensation, ApiError> {
-    decide(conn, who, id, d, true)
+    decide(conn, who, id, d, CompensationState::Approved)
 }
 
 pub fn reject(conn: &mut DbConnection, who: &Principal, id: &str, d: Decision) -> Result<Compensation, ApiError> {
-    decide(conn, who, id, d, false)
+    decide(conn, who, id, d, CompensationState::Rejected)
 }
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "not yet split: issue #12 leaves these four over 80 lines"
-)]
 fn decide(
     conn: &mut DbConnection,
     who: &Principal,
     id: &str,
     d: Decision,
-    approve: bool,
+    wanted: CompensationState,
 ) -> Result<Compensation, ApiError> {
     who.require(Perm::CompensationApprove)?;
     let mut c = Checks::new();
     let note = c.opt_text("note", d.note.as_deref(), 2000);
     c.finish()?;
     write_tx(conn, |conn| {
+        let ticket_id = load(conn, id)?.ticket_id;
+        let ticket = ticket_ctx(conn, who, &ticket_id).map_err(|_| ApiError::not_found("compensation"))?;
+        tickets::lock_in_tx(conn, &ticket_id)?;
         let r = load(conn, id)?;
-        let (property_id, customer_id, _) =
-            ticket_ctx(conn, who, &r.1).map_err(|_| ApiError::not_found("compensation"))?;
-        tickets::lock_in_tx(conn, &r.1)?;
-        let r = load(conn, id)?;
-        let state = CompensationState::parse(&r.7).unwrap_or(CompensationState::PendingApproval);
-        let wanted = if approve {
-            CompensationState::Approved
-        } else {
-            CompensationState::Rejected
-        };
-        if state == wanted {
+        if r.state() == wanted {
             return Ok(render(r));
         }
-        if state != CompensationState::PendingApproval {
-            return Err(ApiError::Conflict {
-                detail: format!("the compensation is already {}", state.as_str()),
-                existing_id: None,
-            });
-        }
-        if r.9.as_deref() == Some(who.actor_id()) {
-            return Err(ApiError::Forbidden(
-                "compensation above your limit needs someone else's approval".into(),
-            ));
-        }
-        // The approver's limit must cover what the ticket has been granted with this offer.
-        let offer = (r.3, r.4.as_deref(), r.5);
-        if approve && !total_within(conn, who, offer, &r.1, &[CompensationState::Approved], Some(id))? {
-            return Err(ApiError::Forbidden(
-                "the ticket's approved compensation with this offer is above your approval limit; an admin must approve it"
-                    .into(),
-            ));
-        }
+        check_decidable(conn, who, &r, wanted)?;
         let at = now();
         // Claim the decision: only one concurrent approver gets past this.
         let claimed = diesel::update(
@@ -469,48 +418,77 @@ fn decide(
         if claimed == 0 {
             return Ok(render(load(conn, id)?));
         }
-        let mut ledger = None;
-        if let (true, Some(p), Some(cid)) = (approve, r.5, &customer_id) {
-            ledger = Some(settle(conn, who, id, &r.1, &property_id, cid, p)?);
-        }
-        tickets::record_compensation_in_tx(
-            conn,
-            who,
-            &r.1,
-            // Approved: shown to the guest, so without the approver's note (it stays on the offer).
-            if approve {
-                json!({"compensation_id": id, "event": wanted.as_str(), "kind": r.2, "points": r.5, "ledger_entry_id": ledger})
-            } else {
-                json!({"compensation_id": id, "event": wanted.as_str(), "kind": r.2, "points": r.5, "note": note})
-            },
-            approve,
-            at,
-        )?;
-        audit::record(
-            conn,
-            who,
-            if approve {
-                "ticket.compensation_approved"
-            } else {
-                "ticket.compensation_rejected"
-            },
-            "ticket",
-            Some(&r.1),
-            json!({"compensation_id": id, "points": r.5, "amount_minor": r.3, "currency": r.4}),
-        )?;
-        let kind = if approve {
-            "compensation.approved"
-        } else {
-            "compensation.rejected"
+        let approved = wanted == CompensationState::Approved;
+        let ledger = match (approved, r.points) {
+            (true, Some(p)) => settle(conn, who, id, &ticket, p)?,
+            _ => None,
         };
-        let ev = NewEvent::new(kind, "compensation", id).property(property_id.as_str());
-        outbox::emit_in_tx(
-            conn,
-            who,
-            ev.data(json!({"ticket_id": r.1, "points": r.5, "amount_minor": r.3, "currency": r.4})),
-        )?;
+        record_decision(conn, who, &r, &ticket, wanted, (note.as_deref(), ledger, at))?;
         Ok(render(load(conn, id)?))
     })
+}
+
+/// Whether `who` may take a pending offer to `wanted`: not decided yet, not their own offer,
+/// and (approving) within their limit with what the ticket has been granted.
+fn check_decidable(
+    conn: &mut DbConnection,
+    who: &Principal,
+    r: &Row,
+    wanted: CompensationState,
+) -> Result<(), ApiError> {
+    if r.state() != CompensationState::PendingApproval {
+        return Err(ApiError::Conflict {
+            detail: format!("the compensation is already {}", r.state().as_str()),
+            existing_id: None,
+        });
+    }
+    if r.offered_by_id.as_deref() == Some(who.actor_id()) {
+        return Err(ApiError::Forbidden(
+            "compensation above your limit needs someone else's approval".into(),
+        ));
+    }
+    let offer = (r.amount_minor, r.currency.as_deref(), r.points);
+    let approved = [CompensationState::Approved];
+    if wanted == CompensationState::Approved && !total_within(conn, who, offer, &r.ticket_id, &approved, Some(&r.id))? {
+        return Err(ApiError::Forbidden(
+            "the ticket's approved compensation with this offer is above your approval limit; an admin must approve it"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The decision's timeline entry, audit row and event: `(note, ledger entry, at)`.
+fn record_decision(
+    conn: &mut DbConnection,
+    who: &Principal,
+    r: &Row,
+    ticket: &TicketCtx,
+    wanted: CompensationState,
+    (note, ledger, at): (Option<&str>, Option<String>, NaiveDateTime),
+) -> Result<(), ApiError> {
+    let approved = wanted == CompensationState::Approved;
+    let (id, event) = (&r.id, wanted.as_str());
+    // Approved: shown to the guest, so without the approver's note (it stays on the offer).
+    let timeline = if approved {
+        json!({"compensation_id": id, "event": event, "kind": r.kind, "points": r.points, "ledger_entry_id": ledger})
+    } else {
+        json!({"compensation_id": id, "event": event, "kind": r.kind, "points": r.points, "note": note})
+    };
+    tickets::record_compensation_in_tx(conn, who, &ticket.id, timeline, approved, at)?;
+    let (action, kind) = if approved {
+        ("ticket.compensation_approved", "compensation.approved")
+    } else {
+        ("ticket.compensation_rejected", "compensation.rejected")
+    };
+    let amounts =
+        json!({"compensation_id": id, "points": r.points, "amount_minor": r.amount_minor, "currency": r.currency});
+    audit::record(conn, who, action, "ticket", Some(&ticket.id), amounts)?;
+    let ev = NewEvent::new(kind, "compensation", id).property(ticket.property_id.as_str());
+    let data =
+        json!({"ticket_id": ticket.id, "points": r.points, "amount_minor": r.amount_minor, "currency": r.currency});
+    outbox::emit_in_tx(conn, who, ev.data(data))?;
+    Ok(())
 }
 
 pub fn list_for_ticket(
@@ -523,7 +501,7 @@ pub fn list_for_ticket(
         ticket_ctx(conn, who, ticket_id)?;
         let rows: Vec<Row> = tc::table
             .filter(tc::ticket_id.eq(ticket_id))
-            .select(cols())
+            .select(Row::as_select())
             .order(tc::id)
             .load(conn)?;
         Ok(rows.into_iter().map(render).collect())
@@ -542,7 +520,7 @@ pub fn list(
     read_tx(conn, |conn| {
         let mut q = tc::table
             .inner_join(t::table)
-            .select(cols())
+            .select(Row::as_select())
             .order(tc::id.desc())
             .limit(cur.limit + 1)
             .into_boxed();
@@ -559,7 +537,7 @@ pub fn list(
             q = q.filter(tc::id.lt(a.clone()));
         }
         let rows: Vec<Row> = q.load(conn)?;
-        let (rows, next_cursor) = pagination::finish(rows, &cur, |r| &r.0);
+        let (rows, next_cursor) = pagination::finish(rows, &cur, |r| &r.id);
         Ok(CompensationPage {
             data: rows.into_iter().map(render).collect(),
             next_cursor,

@@ -171,22 +171,13 @@ pub fn comment_mine(
 }
 
 pub fn handover(conn: &mut DbConnection, who: &Principal, id: &str, input: Handover) -> Result<Ticket, ApiError> {
-    who.require(Perm::TicketsWrite)?;
+    who.require(Perm::TicketsHandover)?;
     let mut c = Checks::new();
     let note = c.opt_text("note", input.note.as_deref(), 2000);
     c.finish()?;
     write_tx(conn, |conn| {
         let mut r = lock_for_staff(conn, who, id)?;
-        // The owner hands over; managers and admins may reassign; an unowned ticket may be taken.
-        let may = match &r.owner_id {
-            None => true,
-            Some(o) => who.staff().is_some_and(|s| &s.id == o) || who.may_reassign_tickets(),
-        };
-        if !may {
-            return Err(ApiError::Forbidden(
-                "only the ticket's owner, a manager or an admin may hand it over".into(),
-            ));
-        }
+        who.require_handover(r.owner_id.as_deref())?;
         if r.owner_id.as_deref() == Some(input.to_staff_id.as_str()) {
             return Err(ApiError::field("to_staff_id", "already owns the ticket"));
         }

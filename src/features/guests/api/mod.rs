@@ -88,9 +88,7 @@ pub async fn update_customer(
     let version = if_match(&req)?;
     let cipher = state.cipher.clone();
     let (id, body) = (id.into_inner(), body.into_inner());
-    if matches!(p.actor, crate::auth::Actor::Customer { .. }) {
-        return Err(ApiError::Forbidden("guests update their profile at /api/v1/me".into()));
-    }
+    p.refuse_guest("PATCH /api/v1/me to update their profile")?;
     let c = state
         .db(move |conn| customers::update(conn, &cipher, &p, &id, body, version))
         .await?;
@@ -159,11 +157,7 @@ pub async fn set_customer_consent(
     body: ApiJson<ConsentUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, purpose) = path.into_inner();
-    if matches!(p.actor, crate::auth::Actor::Customer { .. }) {
-        return Err(ApiError::Forbidden(
-            "guests manage consents at /api/v1/me/consents".into(),
-        ));
-    }
+    p.refuse_guest("/api/v1/me/consents to manage their consents")?;
     let body = body.into_inner();
     Ok(HttpResponse::Ok().json(
         state
@@ -183,11 +177,7 @@ pub async fn list_customer_consent_history(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, page) = (id.into_inner(), page.into_inner());
-    if matches!(p.actor, crate::auth::Actor::Customer { .. }) {
-        return Err(ApiError::Forbidden(
-            "guests read their history at /api/v1/me/consents/history".into(),
-        ));
-    }
+    p.refuse_guest("/api/v1/me/consents/history to read their consent history")?;
     Ok(HttpResponse::Ok().json(
         state
             .db(move |conn| customers::consent_history(conn, &p, &id, &page))
