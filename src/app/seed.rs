@@ -35,10 +35,6 @@ const FAMILY: &[&str] = &[
     "Sharma", "Patel",
 ];
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "not yet split: issue #12 leaves these four over 80 lines"
-)]
 pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, ApiError> {
     super::reactions::install();
     let exists: i64 = props_t::table
@@ -50,9 +46,37 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
     }
     let system = Principal::system("seed");
     let mut out = String::from("Demo group loaded.\n\nProperties:\n");
+    let (sha, par) = demo_properties(conn, &system)?;
+    out += &format!(
+        "  {} {} ({})\n  {} {} ({})\n\nStaff (email / password):\n",
+        sha.code, sha.name, sha.id, par.code, par.name, par.id
+    );
+    let agent_id = demo_staff(conn, &sha, &par, &mut out)?;
+    let today = Utc::now().date_naive();
+    let mut first_id = String::new();
+    for i in 0..50usize {
+        let c = customers::create(conn, cipher, &system, demo_guest(i, today))?;
+        if i == 0 {
+            first_id = c.id.clone();
+        }
+        let property = if i % 3 == 0 { &par } else { &sha };
+        demo_history(conn, &system, i, &c.id, property, today)?;
+    }
+    demo_rewards(conn, &system)?;
+    let email = demo_guest_login(conn, &first_id)?;
+    demo_tickets(conn, &system, &sha.id, &first_id, &agent_id)?;
+    demo_surveys(conn, &sha.id)?;
+    out += &format!("\n50 guests with preferences, consents, stays (points earned at check-out) and interactions;\n4 rewards; 3 tickets of the first guest; 12 survey answers at Shanghai.\nGuest app login: {email} / demo-guest-password\n");
+    Ok(out)
+}
+
+fn demo_properties(
+    conn: &mut DbConnection,
+    system: &Principal,
+) -> Result<(properties::Property, properties::Property), ApiError> {
     let sha = properties::create(
         conn,
-        &system,
+        system,
         properties::PropertyCreate {
             code: "SHA-BUND".into(),
             name: "Concierge Bund Shanghai".into(),
@@ -62,7 +86,7 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
     )?;
     let par = properties::create(
         conn,
-        &system,
+        system,
         properties::PropertyCreate {
             code: "PAR-OPERA".into(),
             name: "Concierge Opéra Paris".into(),
@@ -70,10 +94,16 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
             currency: "EUR".into(),
         },
     )?;
-    out += &format!(
-        "  {} {} ({})\n  {} {} ({})\n\nStaff (email / password):\n",
-        sha.code, sha.name, sha.id, par.code, par.name, par.id
-    );
+    Ok((sha, par))
+}
+
+/// The demo staff, one line each in `out`; the Shanghai agent's id.
+fn demo_staff(
+    conn: &mut DbConnection,
+    sha: &properties::Property,
+    par: &properties::Property,
+    out: &mut String,
+) -> Result<String, ApiError> {
     let people = [
         ("admin@demo.concierge", "Demo Admin", Role::Admin, vec![]),
         (
@@ -110,162 +140,190 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
         if email == "agent@demo.concierge" {
             agent_id = user.id.clone();
         }
-        out += &format!("  {:<30} {:<24} {}\n", email, password, role.as_str());
+        *out += &format!("  {:<30} {:<24} {}\n", email, password, role.as_str());
     }
-    let today = Utc::now().date_naive();
-    let mut first_id = String::new();
-    for i in 0..50usize {
-        let given = GIVEN[i % GIVEN.len()];
-        let family = FAMILY[(i * 7) % FAMILY.len()];
-        let mut tags = vec![];
-        if i % 5 == 0 {
-            tags.push("business".to_string());
-        }
-        if i % 9 == 0 {
-            tags.push("honeymoon".to_string());
-        }
-        if i % 11 == 0 {
-            tags.push("allergy:nuts".to_string());
-        }
-        let input = CustomerCreate {
-            given_name: given.into(),
-            family_name: family.into(),
-            email: Some(format!(
-                "{}.{}{}@example.com",
-                given.to_lowercase(),
-                family.to_lowercase(),
-                i
-            )),
-            phone: Some(format!("+86138{:08}", 10_000_000 + i * 7919)),
-            gender: Some(if i % 2 == 0 { Gender::Female } else { Gender::Male }),
-            nationality: Some(if i % 3 == 0 { "FR" } else { "CN" }.into()),
-            language: Some(if i % 3 == 0 { "fr" } else { "zh-CN" }.into()),
-            birth_date: NaiveDate::from_ymd_opt(1960 + (i as i32 % 40), (i as u32 % 12) + 1, (i as u32 % 27) + 1),
-            company: (i % 4 == 0).then(|| "Acme Travel".to_string()),
-            preferred_channel: Some(if i % 2 == 0 {
-                ContactChannel::Email
-            } else {
-                ContactChannel::Wechat
-            }),
-            source_channel: Some(
-                [
-                    SourceChannel::Direct,
-                    SourceChannel::Ota,
-                    SourceChannel::Website,
-                    SourceChannel::App,
-                ][i % 4],
-            ),
-            tags,
-            preferences: Some(Preferences {
-                room_type: Some(if i % 2 == 0 {
-                    RoomTypePreference::King
-                } else {
-                    RoomTypePreference::Twin
-                }),
-                floor: Some(if i % 3 == 0 {
-                    FloorPreference::High
-                } else {
-                    FloorPreference::Low
-                }),
-                pillow: (i % 4 == 0).then(|| "buckwheat".to_string()),
-                wake_up_time: (i % 6 == 0).then(|| "06:30".to_string()),
-                allergies: if i % 11 == 0 { vec!["nuts".into()] } else { vec![] },
-                ..Default::default()
-            }),
-            special_dates: if i % 9 == 0 {
-                vec![SpecialDate {
-                    kind: SpecialDateKind::Anniversary,
-                    label: None,
-                    date: today - Duration::days(365 + i as i64),
-                }]
-            } else {
-                vec![]
-            },
-            consents: vec![
-                ConsentInput {
-                    purpose: ConsentPurpose::Surveys,
-                    granted: i % 7 != 0,
-                    source_channel: Some(ConsentSource::FrontDesk),
-                },
-                ConsentInput {
-                    purpose: ConsentPurpose::MarketingEmail,
-                    granted: i % 2 == 0,
-                    source_channel: Some(ConsentSource::Web),
-                },
-            ],
-            external_refs: vec![ExternalRef {
-                system: "opera_pms".into(),
-                external_id: format!("P-{:06}", 100_000 + i),
-            }],
-            identity_document: (i % 10 == 0).then(|| IdentityDocumentInput {
-                doc_type: DocumentType::Passport,
-                number: format!("E{:08}", 12_345_678 + i),
-                issuing_country: "CN".into(),
-            }),
-            ..Default::default()
-        };
-        let c = customers::create(conn, cipher, &system, input)?;
-        if i == 0 {
-            first_id = c.id.clone();
-        }
-        // A past stay, pushed the way a PMS would: reserved, a room charge, checked out (which
-        // earns points), so searches, statements and tiers have something to show.
-        let (property, currency, nightly) = if i % 3 == 0 {
-            (&par.id, "EUR", 250i64)
+    Ok(agent_id)
+}
+
+/// Demo guest `i`: names, contact, preferences, consents, a PMS reference, some documents.
+fn demo_guest(i: usize, today: NaiveDate) -> CustomerCreate {
+    let given = GIVEN[i % GIVEN.len()];
+    let family = FAMILY[(i * 7) % FAMILY.len()];
+    let mut tags = vec![];
+    if i.is_multiple_of(5) {
+        tags.push("business".to_string());
+    }
+    if i.is_multiple_of(9) {
+        tags.push("honeymoon".to_string());
+    }
+    if i.is_multiple_of(11) {
+        tags.push("allergy:nuts".to_string());
+    }
+    CustomerCreate {
+        given_name: given.into(),
+        family_name: family.into(),
+        email: Some(format!(
+            "{}.{}{}@example.com",
+            given.to_lowercase(),
+            family.to_lowercase(),
+            i
+        )),
+        phone: Some(format!("+86138{:08}", 10_000_000 + i * 7919)),
+        gender: Some(if i.is_multiple_of(2) {
+            Gender::Female
         } else {
-            (&sha.id, "CNY", 1280i64)
-        };
-        let check_in = today - Duration::days(30 + (i as i64 * 11) % 300);
-        let nights = 2 + (i as i64 % 4);
-        let cn = format!("DEMO{:05}", i);
-        let stay_input = |status: StayStatus| StayInput {
+            Gender::Male
+        }),
+        nationality: Some(if i.is_multiple_of(3) { "FR" } else { "CN" }.into()),
+        language: Some(if i.is_multiple_of(3) { "fr" } else { "zh-CN" }.into()),
+        birth_date: NaiveDate::from_ymd_opt(1960 + (i as i32 % 40), (i as u32 % 12) + 1, (i as u32 % 27) + 1),
+        company: i.is_multiple_of(4).then(|| "Acme Travel".to_string()),
+        preferred_channel: Some(if i.is_multiple_of(2) {
+            ContactChannel::Email
+        } else {
+            ContactChannel::Wechat
+        }),
+        source_channel: Some(
+            [
+                SourceChannel::Direct,
+                SourceChannel::Ota,
+                SourceChannel::Website,
+                SourceChannel::App,
+            ][i % 4],
+        ),
+        tags,
+        preferences: Some(demo_preferences(i)),
+        special_dates: if i.is_multiple_of(9) {
+            vec![SpecialDate {
+                kind: SpecialDateKind::Anniversary,
+                label: None,
+                date: today - Duration::days(365 + i as i64),
+            }]
+        } else {
+            vec![]
+        },
+        consents: demo_consents(i),
+        external_refs: vec![ExternalRef {
+            system: "opera_pms".into(),
+            external_id: format!("P-{:06}", 100_000 + i),
+        }],
+        identity_document: i.is_multiple_of(10).then(|| IdentityDocumentInput {
+            doc_type: DocumentType::Passport,
+            number: format!("E{:08}", 12_345_678 + i),
+            issuing_country: "CN".into(),
+        }),
+        ..Default::default()
+    }
+}
+
+fn demo_preferences(i: usize) -> Preferences {
+    Preferences {
+        room_type: Some(if i.is_multiple_of(2) {
+            RoomTypePreference::King
+        } else {
+            RoomTypePreference::Twin
+        }),
+        floor: Some(if i.is_multiple_of(3) {
+            FloorPreference::High
+        } else {
+            FloorPreference::Low
+        }),
+        pillow: i.is_multiple_of(4).then(|| "buckwheat".to_string()),
+        wake_up_time: i.is_multiple_of(6).then(|| "06:30".to_string()),
+        allergies: if i.is_multiple_of(11) {
+            vec!["nuts".into()]
+        } else {
+            vec![]
+        },
+        ..Default::default()
+    }
+}
+
+fn demo_consents(i: usize) -> Vec<ConsentInput> {
+    vec![
+        ConsentInput {
+            purpose: ConsentPurpose::Surveys,
+            granted: !i.is_multiple_of(7),
+            source_channel: Some(ConsentSource::FrontDesk),
+        },
+        ConsentInput {
+            purpose: ConsentPurpose::MarketingEmail,
+            granted: i.is_multiple_of(2),
+            source_channel: Some(ConsentSource::Web),
+        },
+    ]
+}
+
+/// A past stay of guest `i`, pushed the way a PMS would: reserved, a room charge, checked out
+/// (which earns points), so searches, statements and tiers have something to show; a call.
+fn demo_history(
+    conn: &mut DbConnection,
+    system: &Principal,
+    i: usize,
+    customer_id: &str,
+    property: &properties::Property,
+    today: NaiveDate,
+) -> Result<(), ApiError> {
+    let (currency, nightly) = if property.code == "PAR-OPERA" {
+        ("EUR", 250i64)
+    } else {
+        ("CNY", 1280i64)
+    };
+    let property = &property.id;
+    let check_in = today - Duration::days(30 + (i as i64 * 11) % 300);
+    let nights = 2 + (i as i64 % 4);
+    let cn = format!("DEMO{:05}", i);
+    let stay_input = |status: StayStatus| StayInput {
+        property_id: property.clone(),
+        confirmation_number: cn.clone(),
+        customer_id: Some(customer_id.to_string()),
+        customer_ref: None,
+        check_in,
+        check_out: check_in + Duration::days(nights),
+        room_type: Some("deluxe_king".into()),
+        room_number: Some(format!("{}", 1200 + i)),
+        rate: Some(from_minor(nightly * 100, currency)),
+        status: Some(status),
+    };
+    stays::upsert_stay(conn, system, stay_input(StayStatus::InHouse))?;
+    stays::upsert_spend(
+        conn,
+        system,
+        SpendInput {
             property_id: property.clone(),
-            confirmation_number: cn.clone(),
-            customer_id: Some(c.id.clone()),
-            customer_ref: None,
-            check_in,
-            check_out: check_in + Duration::days(nights),
-            room_type: Some("deluxe_king".into()),
-            room_number: Some(format!("{}", 1200 + i)),
-            rate: Some(from_minor(nightly * 100, currency)),
-            status: Some(status),
-        };
-        stays::upsert_stay(conn, &system, stay_input(StayStatus::InHouse))?;
-        stays::upsert_spend(
+            external_id: format!("DEMO-ROOM-{i:05}"),
+            stay_id: None,
+            confirmation_number: Some(cn.clone()),
+            customer_id: None,
+            outlet: Outlet::Room,
+            amount: from_minor(nightly * 100 * nights, currency),
+            spent_on: check_in,
+            description: Some("room revenue".into()),
+        },
+    )?;
+    stays::upsert_stay(conn, system, stay_input(StayStatus::CheckedOut))?;
+    if i.is_multiple_of(4) {
+        interactions::create(
             conn,
-            &system,
-            SpendInput {
-                property_id: property.clone(),
-                external_id: format!("DEMO-ROOM-{i:05}"),
-                stay_id: None,
-                confirmation_number: Some(cn.clone()),
-                customer_id: None,
-                outlet: Outlet::Room,
-                amount: from_minor(nightly * 100 * nights, currency),
-                spent_on: check_in,
-                description: Some("room revenue".into()),
+            system,
+            customer_id,
+            InteractionCreate {
+                occurred_at: None,
+                channel: InteractionChannel::Phone,
+                direction: Direction::Outbound,
+                summary: "Pre-arrival call: confirmed airport pickup".into(),
+                content: None,
+                result: Some("confirmed".into()),
+                property_id: Some(property.clone()),
+                follow_up_status: None,
+                follow_up_due_at: None,
             },
         )?;
-        stays::upsert_stay(conn, &system, stay_input(StayStatus::CheckedOut))?;
-        if i % 4 == 0 {
-            interactions::create(
-                conn,
-                &system,
-                &c.id,
-                InteractionCreate {
-                    occurred_at: None,
-                    channel: InteractionChannel::Phone,
-                    direction: Direction::Outbound,
-                    summary: "Pre-arrival call: confirmed airport pickup".into(),
-                    content: None,
-                    result: Some("confirmed".into()),
-                    property_id: Some(property.clone()),
-                    follow_up_status: None,
-                    follow_up_due_at: None,
-                },
-            )?;
-        }
     }
+    Ok(())
+}
+
+fn demo_rewards(conn: &mut DbConnection, system: &Principal) -> Result<(), ApiError> {
     for (code, name, cost) in [
         ("FREE-NIGHT", "Free night (deluxe room)", 5000),
         ("UPGRADE", "Room upgrade", 2000),
@@ -274,7 +332,7 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
     ] {
         rewards::create_reward(
             conn,
-            &system,
+            system,
             rewards::RewardCreate {
                 code: code.into(),
                 name: name.into(),
@@ -284,10 +342,14 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
             },
         )?;
     }
-    // The first demo guest can log in to the app.
+    Ok(())
+}
+
+/// The first demo guest can log in to the app; their email.
+fn demo_guest_login(conn: &mut DbConnection, first_id: &str) -> Result<String, ApiError> {
     let hash = hash_password("demo-guest-password")?;
     let email: String = crate::db::schema::customers::table
-        .find(&first_id)
+        .find(first_id)
         .select(crate::db::schema::customers::email_norm)
         .first::<Option<String>>(conn)?
         .unwrap_or_default();
@@ -295,7 +357,7 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
         let ts = now();
         diesel::insert_into(customer_accounts::table)
             .values((
-                customer_accounts::customer_id.eq(&first_id),
+                customer_accounts::customer_id.eq(first_id),
                 customer_accounts::email.eq(&email),
                 customer_accounts::password_hash.eq(&hash),
                 customer_accounts::created_at.eq(ts),
@@ -304,7 +366,17 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
             .execute(conn)?;
         Ok(())
     })?;
-    // A few tickets of the first guest at Shanghai, at different points of their lifecycle.
+    Ok(email)
+}
+
+/// A few tickets of the first guest at Shanghai, at different points of their lifecycle.
+fn demo_tickets(
+    conn: &mut DbConnection,
+    system: &Principal,
+    sha_id: &str,
+    first_id: &str,
+    agent_id: &str,
+) -> Result<(), ApiError> {
     let demo_tickets = [
         (
             "cleanliness",
@@ -331,10 +403,10 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
     for (category, severity, channel, subject, state) in demo_tickets {
         let t = tickets::create(
             conn,
-            &system,
+            system,
             tickets::TicketCreate {
-                property_id: sha.id.clone(),
-                customer_id: Some(first_id.clone()),
+                property_id: sha_id.to_string(),
+                customer_id: Some(first_id.to_string()),
                 stay_id: None,
                 kind: TicketKind::Complaint,
                 category: category.into(),
@@ -342,7 +414,7 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
                 channel,
                 subject: subject.into(),
                 description: format!("Demo ticket: {subject}."),
-                owner_id: Some(agent_id.clone()),
+                owner_id: Some(agent_id.to_string()),
                 source_kind: None,
                 source_id: None,
             },
@@ -350,7 +422,7 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
         if let Some(to) = state {
             tickets::transition(
                 conn,
-                &system,
+                system,
                 &t.id,
                 tickets::TransitionRequest {
                     to,
@@ -362,7 +434,12 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
             )?;
         }
     }
-    // Survey answers from twelve guests at Shanghai who accept surveys (a couple of detractors open feedback tickets).
+    Ok(())
+}
+
+/// Survey answers from twelve guests at Shanghai who accept surveys (a couple of detractors
+/// open feedback tickets).
+fn demo_surveys(conn: &mut DbConnection, sha_id: &str) -> Result<(), ApiError> {
     let customer_ids: Vec<String> = crate::db::schema::customers::table
         .select(crate::db::schema::customers::id)
         .order(crate::db::schema::customers::id)
@@ -378,7 +455,7 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
                 surveys::NewInvitation {
                     template_id: "survey-post-stay",
                     customer_id: cid,
-                    property_id: &sha.id,
+                    property_id: sha_id,
                     trigger: surveys::TriggerKind::Manual,
                     subject: (surveys::SubjectKind::None, None),
                     touchpoint: Some("demo".into()),
@@ -404,6 +481,5 @@ pub fn seed_demo(conn: &mut DbConnection, cipher: &Cipher) -> Result<String, Api
             i += 1;
         }
     }
-    out += &format!("\n50 guests with preferences, consents, stays (points earned at check-out) and interactions;\n4 rewards; 3 tickets of the first guest; 12 survey answers at Shanghai.\nGuest app login: {email} / demo-guest-password\n");
-    Ok(out)
+    Ok(())
 }

@@ -107,10 +107,122 @@ fn pred(start: NaiveDateTime, end: NaiveDateTime, scope: &Option<Vec<String>>) -
     }
 }
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "not yet split: issue #12 leaves these four over 80 lines"
-)]
+/// Tickets of one combination of dimensions, with their breach and reopen counts.
+#[derive(Queryable)]
+struct Cell {
+    state: String,
+    severity: String,
+    category: String,
+    kind: String,
+    channel: String,
+    property_id: String,
+    n: i64,
+    first_response_breached: i64,
+    resolution_breached: i64,
+    any_breached: Option<i64>,
+    reopened: Option<i64>,
+    ever_resolved: Option<i64>,
+}
+
+/// The counts of the report, folded from its cells.
+#[derive(Default)]
+struct Tally {
+    by_state: BTreeMap<String, i64>,
+    by_severity: BTreeMap<String, i64>,
+    by_category: BTreeMap<String, i64>,
+    by_kind: BTreeMap<String, i64>,
+    by_channel: BTreeMap<String, i64>,
+    by_property: BTreeMap<String, i64>,
+    total: i64,
+    first_response_breached: i64,
+    resolution_breached: i64,
+    any_breached: i64,
+    reopened: i64,
+    ever_resolved: i64,
+}
+
+impl Tally {
+    fn add(&mut self, c: Cell) {
+        for (map, key) in [
+            (&mut self.by_state, c.state),
+            (&mut self.by_severity, c.severity),
+            (&mut self.by_category, c.category),
+            (&mut self.by_kind, c.kind),
+            (&mut self.by_channel, c.channel),
+            (&mut self.by_property, c.property_id),
+        ] {
+            *map.entry(key).or_insert(0) += c.n;
+        }
+        self.total += c.n;
+        self.first_response_breached += c.first_response_breached;
+        self.resolution_breached += c.resolution_breached;
+        self.any_breached += c.any_breached.unwrap_or(0);
+        self.reopened += c.reopened.unwrap_or(0);
+        self.ever_resolved += c.ever_resolved.unwrap_or(0);
+    }
+
+    /// Tickets now resolved or closed.
+    fn done(&self) -> i64 {
+        ["resolved", "closed"]
+            .iter()
+            .map(|s| self.by_state.get(*s).copied().unwrap_or(0))
+            .sum()
+    }
+}
+
+/// One scan: counts per combination of dimensions, folded here.
+fn tally(conn: &mut DbConnection, base: impl Fn() -> Pred) -> Result<Tally, ApiError> {
+    let one = || 1i32.into_sql::<Integer>();
+    let zero = || 0i32.into_sql::<Integer>();
+    let any_breach = t::first_response_breached_at
+        .is_not_null()
+        .or(t::resolution_breached_at.is_not_null());
+    let cells: Vec<Cell> = t::table
+        .filter(base())
+        .group_by((t::state, t::severity, t::category, t::kind, t::channel, t::property_id))
+        .select((
+            t::state,
+            t::severity,
+            t::category,
+            t::kind,
+            t::channel,
+            t::property_id,
+            count_star(),
+            count(t::first_response_breached_at),
+            count(t::resolution_breached_at),
+            sum(case_when(any_breach, one()).otherwise(zero())),
+            sum(case_when(t::reopen_count.gt(0), one()).otherwise(zero())),
+            sum(case_when(t::resolved_at.is_not_null().or(t::reopen_count.gt(0)), one()).otherwise(zero())),
+        ))
+        .load(conn)?;
+    let mut out = Tally::default();
+    cells.into_iter().for_each(|c| out.add(c));
+    Ok(out)
+}
+
+/// Minutes from opening to the given moment, for the tickets that reached it.
+fn durations<M>(conn: &mut DbConnection, base: Pred, moment: M) -> Result<DurationStats, ApiError>
+where
+    M: diesel::Expression<SqlType = diesel::sql_types::Nullable<diesel::sql_types::Timestamp>>
+        + diesel::expression::SelectableExpression<t::table>
+        + diesel::expression::ValidGrouping<(), IsAggregate = diesel::expression::is_aggregate::No>
+        + diesel::query_builder::QueryFragment<MultiBackend>
+        + diesel::query_builder::QueryId
+        + Copy
+        + Send
+        + 'static,
+{
+    let rows: Vec<(NaiveDateTime, Option<NaiveDateTime>)> = t::table
+        .filter(base)
+        .filter(moment.is_not_null())
+        .select((t::created_at, moment))
+        .load(conn)?;
+    let minutes = |a: NaiveDateTime, b: NaiveDateTime| (b - a).num_seconds() as f64 / 60.0;
+    Ok(stats(
+        rows.into_iter().filter_map(|(a, b)| b.map(|b| minutes(a, b))).collect(),
+    ))
+}
+
 pub fn report(conn: &mut DbConnection, who: &Principal, p: &ReportParams) -> Result<TicketReport, ApiError> {
     who.require(Perm::TicketsReport)?;
     let (from, to, start, end) = report_period(who, p.from, p.to, 30, p.property_id.as_deref())?;
@@ -119,98 +231,28 @@ pub fn report(conn: &mut DbConnection, who: &Principal, p: &ReportParams) -> Res
         (None, Some(s)) => Some(s.to_vec()),
         (None, None) => None,
     };
+    let base = || pred(start, end, &scope);
     read_tx(conn, |conn| {
-        macro_rules! base {
-            () => {
-                t::table.filter(pred(start, end, &scope))
-            };
-        }
-        // One scan: counts per combination of dimensions, folded here.
-        let one = || 1i32.into_sql::<Integer>();
-        let zero = || 0i32.into_sql::<Integer>();
-        type Cell = (
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            i64,
-            i64,
-            i64,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-        );
-        let cells: Vec<Cell> = base!()
-            .group_by((t::state, t::severity, t::category, t::kind, t::channel, t::property_id))
-            .select((
-                t::state,
-                t::severity,
-                t::category,
-                t::kind,
-                t::channel,
-                t::property_id,
-                count_star(),
-                count(t::first_response_breached_at),
-                count(t::resolution_breached_at),
-                sum(case_when(
-                    t::first_response_breached_at
-                        .is_not_null()
-                        .or(t::resolution_breached_at.is_not_null()),
-                    one(),
-                )
-                .otherwise(zero())),
-                sum(case_when(t::reopen_count.gt(0), one()).otherwise(zero())),
-                sum(case_when(t::resolved_at.is_not_null().or(t::reopen_count.gt(0)), one()).otherwise(zero())),
-            ))
-            .load(conn)?;
-        let (mut by_state, mut by_severity, mut by_category) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
-        let (mut by_kind, mut by_channel, mut by_property) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
-        let (mut total, mut fr_breached, mut res_breached, mut any_breached) = (0i64, 0i64, 0i64, 0i64);
-        let (mut reopened, mut ever_resolved) = (0i64, 0i64);
-        for (state, severity, category, kind, channel, property, n, frb, rb, any, re, ever) in cells {
-            *by_state.entry(state).or_insert(0) += n;
-            *by_severity.entry(severity).or_insert(0) += n;
-            *by_category.entry(category).or_insert(0) += n;
-            *by_kind.entry(kind).or_insert(0) += n;
-            *by_channel.entry(channel).or_insert(0) += n;
-            *by_property.entry(property).or_insert(0) += n;
-            total += n;
-            fr_breached += frb;
-            res_breached += rb;
-            any_breached += any.unwrap_or(0);
-            reopened += re.unwrap_or(0);
-            ever_resolved += ever.unwrap_or(0);
-        }
-        let done = by_state.get("resolved").copied().unwrap_or(0) + by_state.get("closed").copied().unwrap_or(0);
-        let minutes = |a: NaiveDateTime, b: NaiveDateTime| (b - a).num_seconds() as f64 / 60.0;
-        let fr: Vec<(NaiveDateTime, Option<NaiveDateTime>)> = base!()
-            .filter(t::first_responded_at.is_not_null())
-            .select((t::created_at, t::first_responded_at))
-            .load(conn)?;
-        let res: Vec<(NaiveDateTime, Option<NaiveDateTime>)> = base!()
-            .filter(t::resolved_at.is_not_null())
-            .select((t::created_at, t::resolved_at))
-            .load(conn)?;
+        let c = tally(conn, base)?;
+        let (done, total) = (c.done(), c.total);
         Ok(TicketReport {
             from,
             to,
             property_id: p.property_id.clone(),
             total,
-            first_response: stats(fr.into_iter().filter_map(|(a, b)| b.map(|b| minutes(a, b))).collect()),
-            resolution: stats(res.into_iter().filter_map(|(a, b)| b.map(|b| minutes(a, b))).collect()),
-            breach_rate: rate(any_breached, total),
-            first_response_breach_rate: rate(fr_breached, total),
-            resolution_breach_rate: rate(res_breached, total),
-            reopen_rate: rate(reopened, ever_resolved),
+            first_response: durations(conn, base(), t::first_responded_at)?,
+            resolution: durations(conn, base(), t::resolved_at)?,
+            breach_rate: rate(c.any_breached, total),
+            first_response_breach_rate: rate(c.first_response_breached, total),
+            resolution_breach_rate: rate(c.resolution_breached, total),
+            reopen_rate: rate(c.reopened, c.ever_resolved),
             resolution_rate: rate(done, total),
-            by_state,
-            by_severity,
-            by_category,
-            by_kind,
-            by_channel,
-            by_property,
+            by_state: c.by_state,
+            by_severity: c.by_severity,
+            by_category: c.by_category,
+            by_kind: c.by_kind,
+            by_channel: c.by_channel,
+            by_property: c.by_property,
         })
     })
 }
@@ -218,6 +260,38 @@ pub fn report(conn: &mut DbConnection, who: &Principal, p: &ReportParams) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cell(state: &str, severity: &str, n: i64, breached: i64) -> Cell {
+        Cell {
+            state: state.into(),
+            severity: severity.into(),
+            category: "noise".into(),
+            kind: "complaint".into(),
+            channel: "phone".into(),
+            property_id: "p1".into(),
+            n,
+            first_response_breached: breached,
+            resolution_breached: 0,
+            any_breached: Some(breached),
+            reopened: None,
+            ever_resolved: Some(1),
+        }
+    }
+
+    #[test]
+    fn cells_fold_into_every_dimension_and_the_totals() {
+        let mut t = Tally::default();
+        t.add(cell("resolved", "high", 3, 1));
+        t.add(cell("closed", "low", 2, 0));
+        t.add(cell("open", "high", 4, 2));
+        assert_eq!(t.total, 9);
+        assert_eq!(t.done(), 5, "resolved and closed");
+        assert_eq!(t.by_severity["high"], 7);
+        assert_eq!(t.by_category["noise"], 9);
+        assert_eq!(t.by_property["p1"], 9);
+        assert_eq!((t.first_response_breached, t.any_breached), (3, 3));
+        assert_eq!((t.reopened, t.ever_resolved), (0, 3), "absent sums count as 0");
+    }
 
     #[test]
     fn percentiles_by_nearest_rank() {
