@@ -72,35 +72,27 @@ pub struct AuditFilter {
     pub actor_id: Option<String>,
 }
 
-type AuditRow = (
-    String,
-    NaiveDateTime,
-    String,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-);
+/// One `audit_log` row as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
+struct AuditRow {
+    id: String,
+    occurred_at: NaiveDateTime,
+    actor_kind: String,
+    actor_id: Option<String>,
+    action: String,
+    target_kind: String,
+    target_id: Option<String>,
+    ip: Option<String>,
+    request_id: Option<String>,
+    details: String,
+}
 
 /// Newest first.
 pub fn list(conn: &mut DbConnection, filter: &AuditFilter, page: &PageParams) -> Result<AuditPage, ApiError> {
     let cur = page.resolve(Order::Desc)?;
     let mut q = audit_log::table
-        .select((
-            audit_log::id,
-            audit_log::occurred_at,
-            audit_log::actor_kind,
-            audit_log::actor_id,
-            audit_log::action,
-            audit_log::target_kind,
-            audit_log::target_id,
-            audit_log::ip,
-            audit_log::request_id,
-            audit_log::details,
-        ))
+        .select(AuditRow::as_select())
         .order(audit_log::id.desc())
         .limit(cur.limit + 1)
         .into_boxed();
@@ -120,20 +112,20 @@ pub fn list(conn: &mut DbConnection, filter: &AuditFilter, page: &PageParams) ->
         q = q.filter(audit_log::id.lt(after.clone()));
     }
     let rows: Vec<AuditRow> = q.load(conn)?;
-    let (rows, next_cursor) = pagination::finish(rows, &cur, |r| &r.0);
+    let (rows, next_cursor) = pagination::finish(rows, &cur, |r| &r.id);
     let data = rows
         .into_iter()
         .map(|r| AuditEntry {
-            id: r.0,
-            occurred_at: r.1.and_utc(),
-            actor_kind: r.2,
-            actor_id: r.3,
-            action: r.4,
-            target_kind: r.5,
-            target_id: r.6,
-            ip: r.7,
-            request_id: r.8,
-            details: serde_json::from_str(&r.9).unwrap_or(serde_json::Value::Null),
+            details: serde_json::from_str(&r.details).unwrap_or(serde_json::Value::Null),
+            id: r.id,
+            occurred_at: r.occurred_at.and_utc(),
+            actor_kind: r.actor_kind,
+            actor_id: r.actor_id,
+            action: r.action,
+            target_kind: r.target_kind,
+            target_id: r.target_id,
+            ip: r.ip,
+            request_id: r.request_id,
         })
         .collect();
     Ok(AuditPage { data, next_cursor })

@@ -88,18 +88,28 @@ pub fn staff_login(
     req: &LoginRequest,
 ) -> Result<TokenResponse, ApiError> {
     let email = parse_email(&req.email).map_err(|_| bad_credentials())?;
-    let row: Option<(String, String, String, bool, i32)> = staff_users::table
+    #[derive(Queryable, Selectable)]
+    #[diesel(table_name = staff_users)]
+    struct Account {
+        id: String,
+        role: String,
+        password_hash: String,
+        active: bool,
+        session_epoch: i32,
+    }
+    let row: Option<Account> = staff_users::table
         .filter(staff_users::email.eq(&email))
-        .select((
-            staff_users::id,
-            staff_users::role,
-            staff_users::password_hash,
-            staff_users::active,
-            staff_users::session_epoch,
-        ))
+        .select(Account::as_select())
         .first(conn)
         .optional()?;
-    let Some((id, role, hash, active, epoch)) = row else {
+    let Some(Account {
+        id,
+        role,
+        password_hash: hash,
+        active,
+        session_epoch: epoch,
+    }) = row
+    else {
         burn_verification_time(&req.password);
         return Err(bad_credentials());
     };
@@ -258,29 +268,35 @@ fn email_taken() -> ApiError {
     }
 }
 
+/// A refresh token as stored (by its hash).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens)]
+struct Refresh {
+    id: String,
+    family_id: String,
+    subject_kind: String,
+    subject_id: String,
+    expires_at: chrono::NaiveDateTime,
+    revoked_at: Option<chrono::NaiveDateTime>,
+}
+
 pub fn refresh(conn: &mut DbConnection, tokens: &TokenIssuer, req: &RefreshRequest) -> Result<TokenResponse, ApiError> {
     let hash = sha256_hex(&req.refresh_token);
     let outcome = write_tx(conn, |conn| {
-        let row: Option<(
-            String,
-            String,
-            String,
-            String,
-            chrono::NaiveDateTime,
-            Option<chrono::NaiveDateTime>,
-        )> = refresh_tokens::table
+        let row: Option<Refresh> = refresh_tokens::table
             .filter(refresh_tokens::token_hash.eq(&hash))
-            .select((
-                refresh_tokens::id,
-                refresh_tokens::family_id,
-                refresh_tokens::subject_kind,
-                refresh_tokens::subject_id,
-                refresh_tokens::expires_at,
-                refresh_tokens::revoked_at,
-            ))
+            .select(Refresh::as_select())
             .first(conn)
             .optional()?;
-        let Some((id, family, kind, subject, expires_at, revoked_at)) = row else {
+        let Some(Refresh {
+            id,
+            family_id: family,
+            subject_kind: kind,
+            subject_id: subject,
+            expires_at,
+            revoked_at,
+        }) = row
+        else {
             return Ok(Err("unknown refresh token"));
         };
         let ts = now();

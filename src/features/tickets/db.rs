@@ -198,6 +198,16 @@ pub(super) struct Notified {
     pub(super) role: String,
 }
 
+/// A staff member who may hear of an escalation.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = staff_users)]
+struct Contact {
+    id: String,
+    display_name: String,
+    role: String,
+    property_ids: String,
+}
+
 /// Who hears of an escalation to `level` at a property: its configured contacts, else the
 /// property's managers (levels 1–2) or the group's admins (level 3).
 pub(super) fn notified_for(conn: &mut DbConnection, property_id: &str, level: i32) -> Result<Vec<Notified>, ApiError> {
@@ -208,12 +218,7 @@ pub(super) fn notified_for(conn: &mut DbConnection, property_id: &str, level: i3
         .load(conn)?;
     let mut q = staff_users::table
         .filter(staff_users::active.eq(true))
-        .select((
-            staff_users::id,
-            staff_users::display_name,
-            staff_users::role,
-            staff_users::property_ids,
-        ))
+        .select(Contact::as_select())
         .order(staff_users::id)
         .into_boxed();
     let fallback = contacts.is_empty();
@@ -222,14 +227,14 @@ pub(super) fn notified_for(conn: &mut DbConnection, property_id: &str, level: i3
     } else {
         q = q.filter(staff_users::id.eq_any(contacts));
     }
-    let staff: Vec<(String, String, String, String)> = q.load(conn)?;
+    let staff: Vec<Contact> = q.load(conn)?;
     Ok(staff
         .into_iter()
-        .filter(|s| !fallback || works_at(&s.3, property_id))
+        .filter(|s| !fallback || works_at(&s.property_ids, property_id))
         .map(|s| Notified {
-            staff_id: s.0,
-            display_name: s.1,
-            role: s.2,
+            staff_id: s.id,
+            display_name: s.display_name,
+            role: s.role,
         })
         .collect())
 }
@@ -304,54 +309,35 @@ pub(super) fn check_assignee(
     Ok(())
 }
 
-pub(super) type EntryRow = (
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-    NaiveDateTime,
-);
+/// One `ticket_entries` row as a timeline shows it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = te)]
+pub(super) struct EntryRow {
+    id: String,
+    kind: String,
+    visibility: String,
+    body: Option<String>,
+    data: String,
+    actor_kind: String,
+    actor_id: Option<String>,
+    created_at: NaiveDateTime,
+}
 
 pub(super) fn to_entry(e: EntryRow, staff_view: bool) -> TimelineEntry {
     TimelineEntry {
-        id: e.0,
-        kind: EntryKind::parse(&e.1).unwrap_or(EntryKind::Comment),
-        visibility: Visibility::parse(&e.2).unwrap_or(Visibility::Internal),
-        body: e.3,
-        data: serde_json::from_str(&e.4).unwrap_or(Value::Null),
-        actor_kind: e.5,
-        actor_id: if staff_view { e.6 } else { None },
-        created_at: utc(e.7),
+        kind: EntryKind::parse(&e.kind).unwrap_or(EntryKind::Comment),
+        visibility: Visibility::parse(&e.visibility).unwrap_or(Visibility::Internal),
+        data: serde_json::from_str(&e.data).unwrap_or(Value::Null),
+        id: e.id,
+        body: e.body,
+        actor_kind: e.actor_kind,
+        actor_id: if staff_view { e.actor_id } else { None },
+        created_at: utc(e.created_at),
     }
 }
 
-pub(super) fn entry_cols() -> (
-    te::id,
-    te::kind,
-    te::visibility,
-    te::body,
-    te::data,
-    te::actor_kind,
-    te::actor_id,
-    te::created_at,
-) {
-    (
-        te::id,
-        te::kind,
-        te::visibility,
-        te::body,
-        te::data,
-        te::actor_kind,
-        te::actor_id,
-        te::created_at,
-    )
-}
-
 pub(super) fn entry(conn: &mut DbConnection, id: &str, staff_view: bool) -> Result<TimelineEntry, ApiError> {
-    let e: EntryRow = te::table.find(id).select(entry_cols()).first(conn)?;
+    let e: EntryRow = te::table.find(id).select(EntryRow::as_select()).first(conn)?;
     Ok(to_entry(e, staff_view))
 }
 
@@ -365,7 +351,7 @@ pub(super) fn timeline_page(
     let cur = page.resolve(Order::Asc)?;
     let mut q = te::table
         .filter(te::ticket_id.eq(ticket_id))
-        .select(entry_cols())
+        .select(EntryRow::as_select())
         .order(te::id.asc())
         .limit(cur.limit + 1)
         .into_boxed();
@@ -379,7 +365,7 @@ pub(super) fn timeline_page(
         q = q.filter(te::id.gt(a.clone()));
     }
     let rows: Vec<EntryRow> = q.load(conn)?;
-    let (rows, next_cursor) = pagination::finish(rows, &cur, |r| &r.0);
+    let (rows, next_cursor) = pagination::finish(rows, &cur, |r| &r.id);
     Ok(TimelinePage {
         data: rows.into_iter().map(|e| to_entry(e, !customer_only)).collect(),
         next_cursor,

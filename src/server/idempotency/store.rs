@@ -38,14 +38,17 @@ pub struct ClaimRequest<'a> {
     pub owner: &'a str,
 }
 
-type Row = (
-    String,
-    Option<i32>,
-    Option<String>,
-    Option<String>,
-    NaiveDateTime,
-    Option<String>,
-);
+/// What a claim needs to know of a key already recorded.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = t)]
+struct Recorded {
+    request_hash: String,
+    status: Option<i32>,
+    response_headers: Option<String>,
+    response_body: Option<String>,
+    locked_until: NaiveDateTime,
+    committed_attempt: Option<String>,
+}
 
 pub fn claim(conn: &mut DbConnection, cipher: &Cipher, r: &ClaimRequest<'_>) -> Result<Claim, ApiError> {
     let ts = now();
@@ -71,17 +74,14 @@ pub fn claim(conn: &mut DbConnection, cipher: &Cipher, r: &ClaimRequest<'_>) -> 
         Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {}
         Err(e) => return Err(e.into()),
     }
-    let (hash, status, headers, body, locked_until, committed): Row = t::table
-        .find((caller, key))
-        .select((
-            t::request_hash,
-            t::status,
-            t::response_headers,
-            t::response_body,
-            t::locked_until,
-            t::committed_attempt,
-        ))
-        .first(conn)?;
+    let Recorded {
+        request_hash: hash,
+        status,
+        response_headers: headers,
+        response_body: body,
+        locked_until,
+        committed_attempt: committed,
+    } = t::table.find((caller, key)).select(Recorded::as_select()).first(conn)?;
     if hash != r.request_hash {
         return Err(ApiError::field(
             "Idempotency-Key",
