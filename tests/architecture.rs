@@ -23,8 +23,8 @@ const FEATURES: &[&str] = &[
     "properties",
     "staff",
     "guests",
-    "loyalty",
     "stays",
+    "loyalty",
     "tickets",
     "surveys",
     "events",
@@ -167,4 +167,119 @@ fn the_checks_see_what_they_check() {
     assert_eq!(paths, [vec!["features", "tickets"], vec!["db", "outbox"]]);
     assert!(rank(&["features", "surveys"]) > rank(&["features", "tickets"]));
     assert!(rank(&["app"]) > rank(&["features", "sessions"]));
+}
+
+/// Who owns each table: the one feature that reads and writes it (ARCHITECTURE.md, rule 1).
+/// Other features ask the owner (`features::guests::customer_exists`, `stays::stay_parties`…).
+const TABLE_OWNERS: &[(&str, &[&str])] = &[
+    ("audit", &["audit_log"]),
+    ("properties", &["properties"]),
+    ("staff", &["staff_users", "api_keys"]),
+    ("sessions", &["refresh_tokens", "customer_accounts"]),
+    (
+        "guests",
+        &[
+            "customers",
+            "customer_consents",
+            "consent_events",
+            "customer_external_refs",
+            "customer_tags",
+            "interactions",
+        ],
+    ),
+    ("stays", &["stays", "spend_lines"]),
+    (
+        "loyalty",
+        &[
+            "loyalty_accounts",
+            "ledger_entries",
+            "ledger_lot_consumptions",
+            "ledger_lot_closures",
+            "loyalty_settings",
+            "loyalty_property_rules",
+            "rewards",
+            "redemptions",
+            "tier_changes",
+        ],
+    ),
+    (
+        "tickets",
+        &[
+            "tickets",
+            "ticket_entries",
+            "ticket_compensations",
+            "ticket_categories",
+            "ticket_settings",
+            "sla_policies",
+            "business_calendars",
+            "escalation_contacts",
+        ],
+    ),
+    (
+        "surveys",
+        &[
+            "survey_templates",
+            "survey_template_versions",
+            "survey_invitations",
+            "survey_responses",
+            "survey_aspect_scores",
+            "survey_settings",
+        ],
+    ),
+];
+
+/// Reads kept across features, with the reason. The guest read shows recent stays and the guest
+/// list filters by the property of a stay: the 360° view (issue #16) is to be composed above the
+/// features, and this read moves there with it.
+const FOREIGN_READS: &[(&str, &str)] = &[("guests", "stays")];
+
+/// The tables a source file names through `db::schema`.
+fn schema_tables(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in text.match_indices("db::schema::") {
+        let rest = &text[i + 12..];
+        let names = if let Some(list) = rest.strip_prefix('{') {
+            list.split('}').next().unwrap_or_default()
+        } else {
+            rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap_or_default()
+        };
+        for n in names.split(',') {
+            let n = n.split_whitespace().next().unwrap_or_default();
+            if !n.is_empty() && n != "self" {
+                out.push(n.to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn features_touch_only_their_own_tables() {
+    let (root, files) = src();
+    let owner = |t: &str| TABLE_OWNERS.iter().find(|(_, ts)| ts.contains(&t)).map(|(f, _)| *f);
+    let mut found = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+        let Some(feature) = rel.strip_prefix("features/").and_then(|r| r.split('/').next()) else {
+            continue;
+        };
+        let feature = feature.trim_end_matches(".rs");
+        let text: String = code_lines(&std::fs::read_to_string(file).unwrap())
+            .map(|(_, l)| format!("{l}\n"))
+            .collect();
+        for t in schema_tables(&text) {
+            match owner(&t) {
+                Some(o) if o == feature || FOREIGN_READS.contains(&(feature, t.as_str())) => {}
+                Some(o) => found.push(format!("{rel}: `{t}` belongs to {o}")),
+                None => found.push(format!("{rel}: `{t}` has no owner in TABLE_OWNERS")),
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a feature names another's table (ask the owner's mod.rs instead):\n{}",
+        found.join("\n")
+    );
+    let sample = schema_tables("use crate::db::schema::{customers, stays as s};\nuse crate::db::schema::tickets as t;");
+    assert_eq!(sample, ["customers", "stays", "tickets"], "the check reads what it checks");
 }

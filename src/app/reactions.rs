@@ -9,6 +9,7 @@
 //! | `spend.upserted` | loyalty settles the stays the charge touches |
 //! | `ticket.state_changed` to `closed` | surveys invite to the post-ticket survey |
 //! | `survey.response_received` | a detractor opens a feedback ticket; the completion bonus posts |
+//! | `staff.updated` with `sessions_ended` | sessions revoke the user's refresh tokens |
 
 use serde_json::Value;
 
@@ -16,6 +17,7 @@ use crate::auth::Principal;
 use crate::db::outbox::{self, Event};
 use crate::db::DbConnection;
 use crate::features::loyalty::ledger as loyalty;
+use crate::features::sessions;
 use crate::features::surveys::service as surveys;
 use crate::features::tickets::service as tickets;
 use crate::platform::error::ApiError;
@@ -56,6 +58,9 @@ fn react(conn: &mut DbConnection, who: &Principal, ev: &Event) -> Result<(), Api
             }
         }
         "survey.response_received" => after_survey_answer(conn, who, ev, &data),
+        "staff.updated" if data.get("sessions_ended").and_then(Value::as_bool) == Some(true) => {
+            sessions::revoke_refresh_tokens_in_tx(conn, "staff", &ev.aggregate_id)
+        }
         _ => Ok(()),
     }
 }

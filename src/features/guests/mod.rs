@@ -6,6 +6,7 @@ mod create;
 pub mod customers;
 mod db;
 pub mod interactions;
+mod lookup;
 pub mod model;
 mod read;
 mod render;
@@ -13,3 +14,5 @@ mod rules;
 mod search;
 mod update;
 mod upsert;
+
+pub use lookup::{consent_of, customer_by_ref, customer_emails, customer_exists, withdrawn};

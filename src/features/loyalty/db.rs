@@ -11,8 +11,8 @@ use rust_decimal::Decimal;
 use super::model::{EntryKind, LedgerEntry, LotUse, Outlet, PropertyRules, Redemption, RedemptionStatus, Reward, Tier};
 use super::rules::{to_f64, Rules, TierRule};
 use crate::db::schema::{
-    customers, ledger_entries as le, ledger_lot_consumptions as lc, loyalty_accounts as la,
-    loyalty_property_rules as lpr, loyalty_settings as ls, properties, redemptions as rd, rewards as rw, tier_changes,
+    ledger_entries as le, ledger_lot_consumptions as lc, loyalty_accounts as la, loyalty_property_rules as lpr,
+    loyalty_settings as ls, redemptions as rd, rewards as rw, tier_changes,
 };
 use crate::db::DbConnection;
 use crate::platform::error::ApiError;
@@ -218,12 +218,18 @@ impl Rules {
 
 /// Every property's overrides, by property code.
 pub fn property_rules(conn: &mut DbConnection) -> Result<Vec<PropertyRules>, ApiError> {
-    let rows: Vec<PropertyRulesRow> = lpr::table
-        .inner_join(properties::table)
-        .order(properties::code)
+    let mut rows: BTreeMap<String, PropertyRulesRow> = lpr::table
         .select(PropertyRulesRow::as_select())
-        .load(conn)?;
-    rows.into_iter().map(PropertyRulesRow::into_rules).collect()
+        .load(conn)?
+        .into_iter()
+        .map(|r: PropertyRulesRow| (r.property_id.clone(), r))
+        .collect();
+    // By property code (a group has tens of properties).
+    crate::features::properties::all_basics(conn)?
+        .into_iter()
+        .filter_map(|p| rows.remove(&p.id))
+        .map(PropertyRulesRow::into_rules)
+        .collect()
 }
 
 /// Replaces (or inserts) one property's overrides.
@@ -272,10 +278,7 @@ pub fn set_setting(conn: &mut DbConnection, name: &str, value: String) -> Result
     Ok(())
 }
 
-pub fn customer_exists(conn: &mut DbConnection, customer_id: &str) -> Result<bool, ApiError> {
-    let n: i64 = customers::table.find(customer_id).count().get_result(conn)?;
-    Ok(n > 0)
-}
+pub use crate::features::guests::customer_exists;
 
 /// Inserts the guest's account unless it exists; `true` when inserted now.
 pub fn insert_account(conn: &mut DbConnection, customer_id: &str) -> Result<bool, ApiError> {
@@ -505,26 +508,6 @@ pub fn load_redemption(conn: &mut DbConnection, id: &str) -> Result<Redemption, 
         .ok_or_else(|| ApiError::not_found("redemption"))
 }
 
-/// What earning needs of a stay.
-#[derive(Debug, Queryable, Selectable)]
-#[diesel(table_name = crate::db::schema::stays)]
-pub struct StayEarning {
-    pub customer_id: String,
-    pub property_id: String,
-    pub status: String,
-    pub earn_tier: Option<String>,
-}
-
-/// What earning needs of a spend line.
-#[derive(Debug, Queryable, Selectable)]
-#[diesel(table_name = crate::db::schema::spend_lines)]
-pub struct SpendEarning {
-    pub id: String,
-    pub outlet: String,
-    pub amount_minor: i64,
-    pub currency: String,
-}
-
 /// An earning entry of a stay, as its reversal needs it.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = le)]
@@ -533,32 +516,6 @@ pub struct EarnRow {
     pub customer_id: String,
     pub points: i64,
     pub property_id: Option<String>,
-}
-
-pub fn stay_earning(conn: &mut DbConnection, stay_id: &str) -> Result<StayEarning, ApiError> {
-    use crate::db::schema::stays;
-    Ok(stays::table
-        .find(stay_id)
-        .select(StayEarning::as_select())
-        .first(conn)?)
-}
-
-/// Fixes the tier whose multiplier the stay earns at (once).
-pub fn fix_earn_tier(conn: &mut DbConnection, stay_id: &str, tier: Tier) -> Result<(), ApiError> {
-    use crate::db::schema::stays;
-    diesel::update(stays::table.find(stay_id))
-        .filter(stays::earn_tier.is_null())
-        .set(stays::earn_tier.eq(tier.as_str()))
-        .execute(conn)?;
-    Ok(())
-}
-
-pub fn stay_spend(conn: &mut DbConnection, stay_id: &str) -> Result<Vec<SpendEarning>, ApiError> {
-    use crate::db::schema::spend_lines;
-    Ok(spend_lines::table
-        .filter(spend_lines::stay_id.eq(stay_id))
-        .select(SpendEarning::as_select())
-        .load(conn)?)
 }
 
 /// The earning entries of a stay (by the stay or its spend lines), oldest first; of one

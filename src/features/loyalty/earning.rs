@@ -15,6 +15,7 @@ use crate::auth::Principal;
 use crate::db::schema::loyalty_accounts as la;
 use crate::db::{lock_row, DbConnection};
 use crate::features::audit;
+use crate::features::stays;
 use crate::platform::error::ApiError;
 
 /// Check-out: earn on the stay's qualifying spend, once (enrolling the guest at first earning).
@@ -28,7 +29,7 @@ pub fn earn_for_stay(
 ) -> Result<Option<LedgerEntry>, ApiError> {
     ensure_account_in_tx(conn, who, customer_id)?;
     let tier = db::account_tier(conn, customer_id)?;
-    db::fix_earn_tier(conn, stay_id, tier)?;
+    stays::fix_earn_tier_in_tx(conn, stay_id, tier.as_str())?;
     settle_stay(conn, who, stay_id)
 }
 
@@ -66,13 +67,13 @@ pub fn settle_stay(conn: &mut DbConnection, who: &Principal, stay_id: &str) -> R
 }
 
 fn settlement(conn: &mut DbConnection, who: &Principal, stay_id: &str) -> Result<Option<Settlement>, ApiError> {
-    let stay = db::stay_earning(conn, stay_id)?;
+    let stay = stays::stay_earning(conn, stay_id)?;
     let Some(tier) = stay.earn_tier.filter(|_| stay.status == "checked_out") else {
         return Ok(None);
     };
     let tier = Tier::parse(&tier).unwrap_or(Tier::Regular);
     let rules = Rules::load(conn)?.for_property(conn, &stay.property_id)?;
-    let lines = db::stay_spend(conn, stay_id)?;
+    let lines = stays::spend_earning(conn, stay_id)?;
     let target = match lines.first() {
         Some(first) => {
             let pairs: Vec<(String, i64)> = lines.iter().map(|l| (l.outlet.clone(), l.amount_minor)).collect();
@@ -189,7 +190,7 @@ fn take_back(conn: &mut DbConnection, who: &Principal, s: &Settlement) -> Result
 /// be taken back below zero; the reason says so).
 pub fn reverse_for_stay(conn: &mut DbConnection, who: &Principal, stay_id: &str) -> Result<Vec<LedgerEntry>, ApiError> {
     let rules = Rules::load(conn)?;
-    let line_ids: Vec<String> = db::stay_spend(conn, stay_id)?.into_iter().map(|l| l.id).collect();
+    let line_ids: Vec<String> = stays::spend_earning(conn, stay_id)?.into_iter().map(|l| l.id).collect();
     let earns = db::stay_earns(conn, stay_id, &line_ids, None)?;
     let mut out = Vec::new();
     for earn in earns {

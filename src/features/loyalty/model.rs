@@ -82,7 +82,8 @@ pub struct AdjustmentRequest {
     pub reason: String,
 }
 
-string_enum!(Outlet { Room => "room", FoodBeverage => "food_beverage", Banquet => "banquet", Spa => "spa", Fitness => "fitness", Other => "other" });
+/// Outlets are stays' (where a charge was made); earning weights them.
+pub use crate::features::stays::model::Outlet;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]

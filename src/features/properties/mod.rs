@@ -112,6 +112,33 @@ fn get_row(conn: &mut DbConnection, id: &str) -> Result<Property, ApiError> {
         .ok_or_else(|| ApiError::not_found("property"))
 }
 
+/// What other features need of a property: its code, currency and time zone. No scope check:
+/// the caller checks its own (`Principal::can_access_property`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = properties)]
+pub struct PropertyBasics {
+    pub id: String,
+    pub code: String,
+    pub currency: String,
+    pub timezone: String,
+}
+
+pub fn basics(conn: &mut DbConnection, id: &str) -> Result<Option<PropertyBasics>, ApiError> {
+    Ok(properties::table
+        .find(id)
+        .select(PropertyBasics::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Every property's basics, by code.
+pub fn all_basics(conn: &mut DbConnection) -> Result<Vec<PropertyBasics>, ApiError> {
+    Ok(properties::table
+        .order(properties::code)
+        .select(PropertyBasics::as_select())
+        .load(conn)?)
+}
+
 /// A property the caller may see (404 outside their scope).
 pub fn get(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<Property, ApiError> {
     if !who.can_access_property(id) {

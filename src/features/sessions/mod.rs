@@ -19,11 +19,12 @@ use crate::auth::passwords::{
 };
 use crate::auth::{random_hex, Actor, Principal};
 use crate::db::outbox::{self, NewEvent};
-use crate::db::schema::{customer_accounts, refresh_tokens, staff_users};
+use crate::db::schema::{customer_accounts, refresh_tokens};
 use crate::db::{write_tx, DbConnection};
 use crate::features::audit;
 use crate::features::guests::customers;
 use crate::features::guests::model::CustomerCreate;
+use crate::features::staff;
 use crate::platform::crypto::sha256_hex;
 use crate::platform::error::ApiError;
 use crate::platform::fields::{parse_email, Checks};
@@ -88,21 +89,8 @@ pub fn staff_login(
     req: &LoginRequest,
 ) -> Result<TokenResponse, ApiError> {
     let email = parse_email(&req.email).map_err(|_| bad_credentials())?;
-    #[derive(Queryable, Selectable)]
-    #[diesel(table_name = staff_users)]
-    struct Account {
-        id: String,
-        role: String,
-        password_hash: String,
-        active: bool,
-        session_epoch: i32,
-    }
-    let row: Option<Account> = staff_users::table
-        .filter(staff_users::email.eq(&email))
-        .select(Account::as_select())
-        .first(conn)
-        .optional()?;
-    let Some(Account {
+    let row = staff::credentials_by_email(conn, &email)?;
+    let Some(staff::StaffCredentials {
         id,
         role,
         password_hash: hash,
@@ -317,13 +305,8 @@ pub fn refresh(conn: &mut DbConnection, tokens: &TokenIssuer, req: &RefreshReque
                 None => return Ok(Err("account no longer exists")),
             }
         } else {
-            let r: Option<(String, bool, i32)> = staff_users::table
-                .find(&subject)
-                .select((staff_users::role, staff_users::active, staff_users::session_epoch))
-                .first(conn)
-                .optional()?;
-            match r {
-                Some((role, true, e)) => (role, e),
+            match staff::staff_card(conn, &subject)? {
+                Some(s) if s.active => (s.role, s.session_epoch),
                 _ => return Ok(Err("user is deactivated")),
             }
         };
@@ -340,6 +323,20 @@ pub fn refresh(conn: &mut DbConnection, tokens: &TokenIssuer, req: &RefreshReque
         tokens.issue(conn, &kind, &subject, &role, epoch, Some(&family)).map(Ok)
     })?;
     outcome.map_err(|m| ApiError::Unauthorized(m.into()))
+}
+
+/// Revokes every live refresh token of one subject (`staff` user or `customer`): the reaction
+/// to their sessions ending.
+pub(crate) fn revoke_refresh_tokens_in_tx(conn: &mut DbConnection, kind: &str, subject: &str) -> Result<(), ApiError> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::subject_kind.eq(kind))
+            .filter(refresh_tokens::subject_id.eq(subject))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(Some(now())))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Reuse of a rotated token: revoke the family so the thief's copy (and the tokens rotated
@@ -382,12 +379,7 @@ pub fn ensure_bootstrap_admin(
     email: Option<&str>,
     password: Option<&str>,
 ) -> Result<Option<(String, Option<String>)>, ApiError> {
-    let admins: i64 = staff_users::table
-        .filter(staff_users::role.eq("admin"))
-        .filter(staff_users::active.eq(true))
-        .count()
-        .get_result(conn)?;
-    if admins > 0 {
+    if !staff::active_staff(conn, None, crate::auth::Role::Admin)?.is_empty() {
         return Ok(None);
     }
     let email = email.unwrap_or("admin@concierge.local").to_string();
@@ -406,10 +398,10 @@ pub fn ensure_bootstrap_admin(
             (p.clone(), Some(p))
         }
     };
-    let user = crate::features::staff::create(
+    let user = staff::create(
         conn,
         None,
-        crate::features::staff::StaffCreate {
+        staff::StaffCreate {
             email,
             display_name: "Administrator".into(),
             role: crate::auth::Role::Admin,

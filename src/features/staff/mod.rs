@@ -2,8 +2,10 @@
 
 pub mod api;
 pub mod api_keys;
+mod lookup;
 mod model;
 
+pub use lookup::{active_staff, credentials_by_email, staff_card, staff_exists, StaffCard, StaffCredentials};
 pub use model::{StaffCreate, StaffPatch, StaffUser};
 
 use chrono::NaiveDateTime;
@@ -13,7 +15,7 @@ use serde_json::json;
 use crate::auth::passwords::{hash_password, password_problem, PasswordHolder};
 use crate::auth::{Principal, PropertyScope, Role};
 use crate::db::outbox::{self, NewEvent};
-use crate::db::schema::{refresh_tokens, staff_users};
+use crate::db::schema::staff_users;
 use crate::db::{write_tx, DbConnection};
 use crate::features::audit;
 use crate::features::properties;
@@ -233,20 +235,13 @@ pub fn update(conn: &mut DbConnection, who: &Principal, id: &str, input: StaffPa
 }
 
 /// Every session of the user ends (a property change needs no new session: the scope is read
-/// on every request): access tokens carry the epoch they were issued under, refresh tokens are
-/// revoked, so nothing from before survives a later reactivation or a role flip-flop.
+/// on every request): access tokens carry the epoch they were issued under; their refresh
+/// tokens are revoked by the reaction to `staff.updated` with `sessions_ended` (sessions own
+/// them), so nothing from before survives a later reactivation or a role flip-flop.
 pub(crate) fn end_sessions_in_tx(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
     diesel::update(staff_users::table.find(id))
         .set(staff_users::session_epoch.eq(staff_users::session_epoch + 1))
         .execute(conn)?;
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::subject_kind.eq("staff"))
-            .filter(refresh_tokens::subject_id.eq(id))
-            .filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set(refresh_tokens::revoked_at.eq(Some(now())))
-    .execute(conn)?;
     Ok(())
 }
 

@@ -6,9 +6,10 @@ use diesel::prelude::*;
 
 use super::model::{Outlet, SpendLine, Stay, StayStatus};
 use crate::auth::Principal;
-use crate::db::schema::{customer_external_refs, customers, properties, spend_lines, stays};
+use crate::db::schema::{spend_lines, stays};
 use crate::db::DbConnection;
-use crate::features::guests::model::ExternalRef;
+use crate::features::guests::{self, model::ExternalRef};
+use crate::features::properties;
 use crate::platform::error::ApiError;
 use crate::platform::money::from_minor;
 
@@ -96,12 +97,9 @@ pub fn property_currency(conn: &mut DbConnection, who: &Principal, property_id: 
     if !who.can_access_property(property_id) {
         return Err(ApiError::not_found("property"));
     }
-    properties::table
-        .find(property_id)
-        .select(properties::currency)
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| ApiError::not_found("property"))
+    Ok(properties::basics(conn, property_id)?
+        .ok_or_else(|| ApiError::not_found("property"))?
+        .currency)
 }
 
 pub fn resolve_customer(
@@ -119,17 +117,12 @@ pub fn resolve_customer(
             "the guest is required (customer_id or customer_ref)",
         )),
         (Some(id), None) => {
-            let n: i64 = customers::table.find(id).count().get_result(conn)?;
-            if n == 0 {
+            if !guests::customer_exists(conn, id)? {
                 return Err(ApiError::field("customer_id", "unknown guest"));
             }
             Ok(id.to_string())
         }
-        (None, Some(r)) => customer_external_refs::table
-            .find((r.system.trim().to_lowercase(), r.external_id.trim()))
-            .select(customer_external_refs::customer_id)
-            .first(conn)
-            .optional()?
+        (None, Some(r)) => guests::customer_by_ref(conn, r)?
             .ok_or_else(|| ApiError::field("customer_ref", "unknown guest reference: upsert the guest first")),
     }
 }
@@ -196,10 +189,7 @@ pub fn customer_stays(
     Ok(q.load(conn)?)
 }
 
-pub fn customer_exists(conn: &mut DbConnection, customer_id: &str) -> Result<bool, ApiError> {
-    let n: i64 = customers::table.find(customer_id).count().get_result(conn)?;
-    Ok(n > 0)
-}
+pub use crate::features::guests::customer_exists;
 
 /// A stay's spend lines, by day.
 pub fn stay_spend(conn: &mut DbConnection, stay_id: &str) -> Result<Vec<SpendLine>, ApiError> {

@@ -6,9 +6,13 @@
 
 pub mod api;
 pub mod db;
+mod lookup;
 pub mod model;
 pub mod read;
 pub mod rules;
 pub mod service;
 pub mod spend;
 pub mod upsert;
+
+pub(crate) use lookup::fix_earn_tier_in_tx;
+pub use lookup::{spend_earning, stay_earning, stay_parties, SpendEarning, StayEarning, StayParties};

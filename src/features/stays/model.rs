@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::features::guests::model::ExternalRef;
-pub use crate::features::loyalty::programme::Outlet;
 use crate::platform::error::Problem;
 use crate::platform::money::Money;
 use crate::platform::page::{Page, PageItem};
+
+string_enum!(Outlet { Room => "room", FoodBeverage => "food_beverage", Banquet => "banquet", Spa => "spa", Fitness => "fitness", Other => "other" });
 
 string_enum!(StayStatus { Reserved => "reserved", InHouse => "in_house", CheckedOut => "checked_out", Cancelled => "cancelled", NoShow => "no_show" });
 

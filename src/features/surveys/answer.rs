@@ -33,7 +33,7 @@ fn record(
     let t = db::load_template(conn, &r.template_id, Some(r.template_version))?;
     let (nps, csat, ces, aspects) = validate(&t.questions, &answers)?;
     if let Some(s) = &staff_id {
-        if !db::staff_exists(conn, s)? {
+        if !crate::features::staff::staff_exists(conn, s)? {
             return Err(ApiError::field("staff_id", "unknown staff member"));
         }
     }

@@ -1,6 +1,5 @@
-//! Surveys' tables: derived rows and the queries on them (the only writer of `survey_*`), and
-//! the few reads of other features' tables that the owners do not offer yet (each marked
-//! `// owner:`).
+//! Surveys' tables: derived rows and the queries on them (the only writer of `survey_*`). Other
+//! features' data comes from their owners (`guests`, `stays`, `tickets`, `staff`).
 
 use std::collections::BTreeMap;
 
@@ -13,6 +12,7 @@ use crate::db::schema::{
     survey_template_versions as sv, survey_templates as st,
 };
 use crate::db::DbConnection;
+use crate::features::guests::model::ConsentPurpose;
 use crate::platform::error::ApiError;
 
 // ---- templates ------------------------------------------------------------------------------
@@ -525,79 +525,13 @@ pub fn score_rows(
     Ok((rows, aspects))
 }
 
-// ---- other features' tables -------------------------------------------------------------------
-
-/// The guest's `surveys` consent, if they ever gave or withdrew it.
-pub fn surveys_consent(conn: &mut DbConnection, customer_id: &str) -> Result<Option<bool>, ApiError> {
-    // owner: guests
-    use crate::db::schema::customer_consents as cc;
-    Ok(cc::table
-        .find((customer_id, "surveys"))
-        .select(cc::granted)
-        .first(conn)
-        .optional()?)
-}
-
 /// (id, property) of scheduled invitations whose guest withdrew the `surveys` consent.
 pub fn scheduled_of_withdrawn(conn: &mut DbConnection) -> Result<Vec<(String, String)>, ApiError> {
-    // owner: guests
-    use crate::db::schema::customer_consents as cc;
-    let withdrawn = cc::table
-        .filter(cc::purpose.eq("surveys"))
-        .filter(cc::granted.eq(false))
-        .select(cc::customer_id);
+    let withdrawn = crate::features::guests::withdrawn(ConsentPurpose::Surveys);
     Ok(si::table
         .filter(si::state.eq("scheduled"))
         .filter(si::customer_id.eq_any(withdrawn))
         .select((si::id, si::property_id))
         .order(si::id)
         .load(conn)?)
-}
-
-pub fn customer_exists(conn: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
-    // owner: guests
-    use crate::db::schema::customers;
-    let n: i64 = customers::table.find(id).count().get_result(conn)?;
-    Ok(n > 0)
-}
-
-/// The e-mails of the given guests.
-pub fn customer_emails(conn: &mut DbConnection, ids: &[String]) -> Result<BTreeMap<String, Option<String>>, ApiError> {
-    // owner: guests
-    use crate::db::schema::customers;
-    Ok(customers::table
-        .filter(customers::id.eq_any(ids))
-        .select((customers::id, customers::email))
-        .load::<(String, Option<String>)>(conn)?
-        .into_iter()
-        .collect())
-}
-
-/// (guest, property) of a stay.
-pub fn stay_owner(conn: &mut DbConnection, id: &str) -> Result<Option<(String, String)>, ApiError> {
-    // owner: stays
-    use crate::db::schema::stays;
-    Ok(stays::table
-        .find(id)
-        .select((stays::customer_id, stays::property_id))
-        .first(conn)
-        .optional()?)
-}
-
-/// (guest, property) of a ticket.
-pub fn ticket_owner(conn: &mut DbConnection, id: &str) -> Result<Option<(Option<String>, String)>, ApiError> {
-    // owner: tickets
-    use crate::db::schema::tickets;
-    Ok(tickets::table
-        .find(id)
-        .select((tickets::customer_id, tickets::property_id))
-        .first(conn)
-        .optional()?)
-}
-
-pub fn staff_exists(conn: &mut DbConnection, id: &str) -> Result<bool, ApiError> {
-    // owner: staff
-    use crate::db::schema::staff_users;
-    let n: i64 = staff_users::table.find(id).count().get_result(conn)?;
-    Ok(n > 0)
 }

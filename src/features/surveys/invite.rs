@@ -39,10 +39,16 @@ pub enum Skipped {
 /// Whether the guest may be invited: not if they withdrew the `surveys` consent, nor (when
 /// consent is required) if they never gave it.
 fn consents(conn: &mut DbConnection, customer_id: &str, require: bool) -> Result<bool, ApiError> {
-    Ok(match db::surveys_consent(conn, customer_id)? {
-        Some(g) => g,
-        None => !require,
-    })
+    Ok(
+        match crate::features::guests::consent_of(
+            conn,
+            customer_id,
+            crate::features::guests::model::ConsentPurpose::Surveys,
+        )? {
+            Some(g) => g,
+            None => !require,
+        },
+    )
 }
 
 /// Issues an invitation in the caller's transaction; `Err(Skipped)` inside `Ok` when the rules
@@ -232,7 +238,7 @@ fn check_refs_in_tx(
     kind: SubjectKind,
 ) -> Result<TriggerKind, ApiError> {
     crate::features::properties::ensure_exist(conn, std::slice::from_ref(&input.property_id), "property_id")?;
-    if !db::customer_exists(conn, &input.customer_id)? {
+    if !crate::features::guests::customer_exists(conn, &input.customer_id)? {
         return Err(ApiError::field("customer_id", "unknown guest"));
     }
     let Some((trigger, active)) = db::template_trigger(conn, &input.template_id)? else {
@@ -242,7 +248,8 @@ fn check_refs_in_tx(
         return Err(ApiError::field("template_id", "the template is not active"));
     }
     if let (SubjectKind::Stay, Some(sid)) = (kind, &input.subject_id) {
-        if db::stay_owner(conn, sid)? != Some((input.customer_id.clone(), input.property_id.clone())) {
+        let parties = crate::features::stays::stay_parties(conn, sid)?.map(|p| (p.customer_id, p.property_id));
+        if parties != Some((input.customer_id.clone(), input.property_id.clone())) {
             return Err(ApiError::field(
                 "subject_id",
                 "not a stay of this guest at this property",
@@ -250,7 +257,8 @@ fn check_refs_in_tx(
         }
     }
     if let (SubjectKind::Ticket, Some(tid)) = (kind, &input.subject_id) {
-        if db::ticket_owner(conn, tid)? != Some((Some(input.customer_id.clone()), input.property_id.clone())) {
+        let parties = crate::features::tickets::ticket_parties(conn, tid)?.map(|p| (p.customer_id, p.property_id));
+        if parties != Some((Some(input.customer_id.clone()), input.property_id.clone())) {
             return Err(ApiError::field(
                 "subject_id",
                 "not a ticket of this guest at this property",

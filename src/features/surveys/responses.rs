@@ -58,7 +58,7 @@ fn render_resp(r: RespRow, email: Option<String>, who: &Principal, questions: Op
 
 pub(crate) fn load_response(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<SurveyResponse, ApiError> {
     let r = db::response(conn, id)?;
-    let email = db::customer_emails(conn, std::slice::from_ref(&r.customer_id))?
+    let email = crate::features::guests::customer_emails(conn, std::slice::from_ref(&r.customer_id))?
         .remove(&r.customer_id)
         .flatten();
     let t = db::load_template(conn, &r.template_id, Some(r.template_version))?;
@@ -88,7 +88,7 @@ pub fn list_responses(
         let (rows, next_cursor) = pagination::finish(rows, &cur, |r| &r.id);
         // One query for the e-mails, one per template version (few), no N+1 per response.
         let ids: Vec<String> = rows.iter().map(|r| r.customer_id.clone()).collect();
-        let emails = db::customer_emails(conn, &ids)?;
+        let emails = crate::features::guests::customer_emails(conn, &ids)?;
         let mut templates: BTreeMap<(String, i32), Vec<Question>> = BTreeMap::new();
         for r in &rows {
             let k = (r.template_id.clone(), r.template_version);

@@ -15,10 +15,11 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::limits::compensation_limit;
 use crate::auth::{Perm, Principal};
 use crate::db::outbox::{self, NewEvent};
-use crate::db::schema::{properties, ticket_compensations as tc, tickets as t};
+use crate::db::schema::{ticket_compensations as tc, tickets as t};
 use crate::db::{read_tx, write_tx, DbConnection};
 use crate::features::audit;
 use crate::features::loyalty::ledger as loyalty;
+use crate::features::properties;
 use crate::features::tickets::config::{self as ticket_config, Limit};
 use crate::features::tickets::service as tickets;
 use crate::platform::error::ApiError;
@@ -240,10 +241,9 @@ fn ticket_ctx(conn: &mut DbConnection, who: &Principal, ticket_id: &str) -> Resu
     let Some(found) = found.filter(|f| who.can_access_property(&f.property_id)) else {
         return Err(ApiError::not_found("ticket"));
     };
-    let currency: String = properties::table
-        .find(&found.property_id)
-        .select(properties::currency)
-        .first(conn)?;
+    let currency = properties::basics(conn, &found.property_id)?
+        .ok_or_else(|| ApiError::not_found("ticket"))?
+        .currency;
     Ok(TicketCtx {
         id: ticket_id.to_string(),
         property_id: found.property_id,

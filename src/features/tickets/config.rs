@@ -10,16 +10,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::auth::scope::works_at;
 use crate::auth::{Perm, Principal, Role};
 use crate::db::outbox::{self, NewEvent};
 use crate::db::schema::{
-    business_calendars as bc, escalation_contacts, properties, sla_policies as sp, staff_users,
-    ticket_categories as tc, ticket_settings,
+    business_calendars as bc, escalation_contacts, sla_policies as sp, ticket_categories as tc, ticket_settings,
 };
 use crate::db::{read_tx, write_tx, DbConnection};
-use crate::features::audit;
 use crate::features::tickets::sla::{Calendar, Clock};
+use crate::features::{audit, properties, staff};
 use crate::platform::error::ApiError;
 use crate::platform::fields::Checks;
 use crate::platform::ids::now;
@@ -340,12 +338,9 @@ fn ensure_property(conn: &mut DbConnection, who: &Principal, id: &str) -> Result
     if !who.can_access_property(id) {
         return Err(ApiError::not_found("property"));
     }
-    properties::table
-        .find(id)
-        .select(properties::timezone)
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| ApiError::not_found("property"))
+    Ok(properties::basics(conn, id)?
+        .ok_or_else(|| ApiError::not_found("property"))?
+        .timezone)
 }
 
 /// A property's business hours; without one its SLA clocks run 24/7.
@@ -546,10 +541,9 @@ pub fn clock_for(conn: &mut DbConnection, property_id: &str) -> Result<Clock, Ap
     let Some((week, holidays)) = row else {
         return Ok(Clock::Always);
     };
-    let tz: String = properties::table
-        .find(property_id)
-        .select(properties::timezone)
-        .first(conn)?;
+    let tz = properties::basics(conn, property_id)?
+        .map(|p| p.timezone)
+        .unwrap_or_default();
     let tz = chrono_tz::Tz::from_str(&tz).unwrap_or(chrono_tz::UTC);
     let week: Vec<Vec<(String, String)>> = serde_json::from_str(&week).map_err(ApiError::internal)?;
     let holidays: BTreeSet<NaiveDate> = serde_json::from_str(&holidays).map_err(ApiError::internal)?;
@@ -647,21 +641,14 @@ pub fn set_contacts(
                 continue;
             }
             for (i, id) in ids.iter().enumerate() {
-                let s: Option<(String, String, bool)> = staff_users::table
-                    .find(id)
-                    .select((staff_users::role, staff_users::property_ids, staff_users::active))
-                    .first(conn)
-                    .optional()?;
                 let field = format!("{field}[{i}]");
-                match s {
+                match staff::staff_card(conn, id)? {
                     None => c.fail(field, "unknown staff member"),
-                    Some((_, _, false)) => c.fail(field, "this staff member is deactivated"),
-                    Some((role, _, _)) if !role.parse::<Role>().is_ok_and(Role::may_receive_escalations) => {
+                    Some(s) if !s.active => c.fail(field, "this staff member is deactivated"),
+                    Some(s) if !s.role().is_some_and(Role::may_receive_escalations) => {
                         c.fail(field, "must be a manager or an admin")
                     }
-                    Some((_, ids, _)) if !works_at(&ids, property_id) => {
-                        c.fail(field, "does not work at this property")
-                    }
+                    Some(s) if !s.works_at(property_id) => c.fail(field, "does not work at this property"),
                     Some(_) => {}
                 }
             }

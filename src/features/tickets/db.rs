@@ -6,11 +6,11 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::model::*;
-use crate::auth::scope::works_at;
 use crate::auth::{Principal, Role};
-use crate::db::schema::{customers, escalation_contacts as ec, staff_users, stays, ticket_entries as te, tickets as t};
+use crate::db::schema::{escalation_contacts as ec, ticket_entries as te, tickets as t};
 use crate::db::DbConnection;
 use crate::features::tickets::config::Severity;
+use crate::features::{guests, staff, stays};
 use crate::platform::error::ApiError;
 use crate::platform::ids::new_id;
 use crate::platform::page::{self as pagination, Order, PageParams};
@@ -198,16 +198,6 @@ pub(super) struct Notified {
     pub(super) role: String,
 }
 
-/// A staff member who may hear of an escalation.
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = staff_users)]
-struct Contact {
-    id: String,
-    display_name: String,
-    role: String,
-    property_ids: String,
-}
-
 /// Who hears of an escalation to `level` at a property: its configured contacts, else the
 /// property's managers (levels 1–2) or the group's admins (level 3).
 pub(super) fn notified_for(conn: &mut DbConnection, property_id: &str, level: i32) -> Result<Vec<Notified>, ApiError> {
@@ -216,21 +206,12 @@ pub(super) fn notified_for(conn: &mut DbConnection, property_id: &str, level: i3
         .filter(ec::level.eq(level))
         .select(ec::staff_id)
         .load(conn)?;
-    let mut q = staff_users::table
-        .filter(staff_users::active.eq(true))
-        .select(Contact::as_select())
-        .order(staff_users::id)
-        .into_boxed();
     let fallback = contacts.is_empty();
-    if fallback {
-        q = q.filter(staff_users::role.eq(Role::escalation_fallback(level).as_str()));
-    } else {
-        q = q.filter(staff_users::id.eq_any(contacts));
-    }
-    let staff: Vec<Contact> = q.load(conn)?;
+    let role = Role::escalation_fallback(level);
+    let staff = staff::active_staff(conn, (!fallback).then_some(contacts.as_slice()), role)?;
     Ok(staff
         .into_iter()
-        .filter(|s| !fallback || works_at(&s.property_ids, property_id))
+        .filter(|s| !fallback || s.works_at(property_id))
         .map(|s| Notified {
             staff_id: s.id,
             display_name: s.display_name,
@@ -247,20 +228,18 @@ pub(super) fn check_links(
     stay_id: Option<&str>,
 ) -> Result<Option<String>, ApiError> {
     if let Some(cid) = customer_id {
-        let n: i64 = customers::table.find(cid).count().get_result(conn)?;
-        if n == 0 {
+        if !guests::customer_exists(conn, cid)? {
             return Err(ApiError::field("customer_id", "unknown guest"));
         }
     }
     let Some(sid) = stay_id else {
         return Ok(customer_id.map(str::to_string));
     };
-    let stay: Option<(String, String)> = stays::table
-        .find(sid)
-        .select((stays::property_id, stays::customer_id))
-        .first(conn)
-        .optional()?;
-    let Some((stay_property, stay_customer)) = stay else {
+    let Some(stays::StayParties {
+        property_id: stay_property,
+        customer_id: stay_customer,
+    }) = stays::stay_parties(conn, sid)?
+    else {
         return Err(ApiError::field("stay_id", "unknown stay"));
     };
     if stay_property != property_id {
@@ -286,21 +265,16 @@ pub(super) fn check_assignee(
     property_id: &str,
     field: &str,
 ) -> Result<(), ApiError> {
-    let s: Option<(String, String, bool)> = staff_users::table
-        .find(staff_id)
-        .select((staff_users::role, staff_users::property_ids, staff_users::active))
-        .first(conn)
-        .optional()?;
-    let Some((role, ids, active)) = s else {
+    let Some(s) = staff::staff_card(conn, staff_id)? else {
         return Err(ApiError::field(field, "unknown staff member"));
     };
-    if !active {
+    if !s.active {
         return Err(ApiError::field(field, "this staff member is deactivated"));
     }
-    if !role.parse::<Role>().is_ok_and(Role::may_own_tickets) {
+    if !s.role().is_some_and(Role::may_own_tickets) {
         return Err(ApiError::field(field, "analysts cannot own tickets"));
     }
-    if !works_at(&ids, property_id) {
+    if !s.works_at(property_id) {
         return Err(ApiError::field(
             field,
             "this staff member does not work at the ticket's property",
@@ -370,4 +344,21 @@ pub(super) fn timeline_page(
         data: rows.into_iter().map(|e| to_entry(e, !customer_only)).collect(),
         next_cursor,
     })
+}
+
+/// A ticket's guest (if linked) and property.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = t)]
+pub struct TicketParties {
+    pub customer_id: Option<String>,
+    pub property_id: String,
+}
+
+/// What other features read of a ticket: who it is about and where.
+pub fn ticket_parties(conn: &mut DbConnection, id: &str) -> Result<Option<TicketParties>, ApiError> {
+    Ok(t::table
+        .find(id)
+        .select(TicketParties::as_select())
+        .first(conn)
+        .optional()?)
 }

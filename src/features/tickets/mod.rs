@@ -15,3 +15,5 @@ pub mod sla;
 mod sla_clock;
 mod sweep;
 mod transition;
+
+pub use db::{ticket_parties, TicketParties};
