@@ -241,7 +241,9 @@ fn schema_tables(text: &str) -> Vec<String> {
         let names = if let Some(list) = rest.strip_prefix('{') {
             list.split('}').next().unwrap_or_default()
         } else {
-            rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap_or_default()
+            rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next()
+                .unwrap_or_default()
         };
         for n in names.split(',') {
             let n = n.split_whitespace().next().unwrap_or_default();
@@ -281,5 +283,9 @@ fn features_touch_only_their_own_tables() {
         found.join("\n")
     );
     let sample = schema_tables("use crate::db::schema::{customers, stays as s};\nuse crate::db::schema::tickets as t;");
-    assert_eq!(sample, ["customers", "stays", "tickets"], "the check reads what it checks");
+    assert_eq!(
+        sample,
+        ["customers", "stays", "tickets"],
+        "the check reads what it checks"
+    );
 }

@@ -95,6 +95,12 @@ impl Principal {
         self.properties().includes(target)
     }
 
+    /// [`manages`](Self::manages) for a stored property list (`staff_users.property_ids`,
+    /// `api_keys.property_ids`), read as `PropertyScope::parse` reads it.
+    pub fn manages_stored(&self, stored_property_ids: &str) -> bool {
+        self.manages(&PropertyScope::parse(stored_property_ids))
+    }
+
     /// Giving a staff member or key the property scope `granted`: never broader than the
     /// caller's own (an empty list = all properties is broader than any restriction).
     pub fn require_grantable(&self, granted: &PropertyScope) -> Result<(), ApiError> {

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::db;
 use super::model::{AdjustmentRequest, EntryKind, ExpiringPoints, LedgerEntry, LedgerPage, LoyaltySummary, Tier};
-use super::posting::{post, Consume, Posting};
+use super::posting::{post, Posting};
 use super::rules::Rules;
 use crate::auth::{Actor, Perm, Principal};
 use crate::db::outbox::{self, NewEvent};
@@ -159,19 +159,8 @@ pub fn adjust(
         if req.points > 0 {
             ensure_account_in_tx(conn, who, customer_id)?;
         }
-        let posting = Posting {
-            customer_id,
-            kind: EntryKind::Adjust,
-            points: req.points,
-            qualifying: false,
-            reason: reason.clone(),
-            source: None,
-            property_id: None,
-            idempotency_key: idempotency_key.map(|k| format!("adjust:{k}")),
-            reverses_id: None,
-            consume: Consume::Fifo,
-            restores: None,
-        };
+        let posting = Posting::new(customer_id, EntryKind::Adjust, req.points, reason.clone())
+            .key(idempotency_key.map(|k| format!("adjust:{k}")));
         let (entry, replayed) = post(conn, who, &rules, posting)?;
         if !replayed {
             audit::record(

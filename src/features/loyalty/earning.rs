@@ -8,7 +8,7 @@ use serde_json::json;
 use super::account::ensure_account_in_tx;
 use super::db::{self, EarnRow};
 use super::model::{EntryKind, LedgerEntry, Tier};
-use super::posting::{post, Consume, Posting};
+use super::posting::{post, Posting};
 use super::rules::Rules;
 use super::tiers::upgrade_if_due_in_tx;
 use crate::auth::Principal;
@@ -106,27 +106,20 @@ fn earn_difference(conn: &mut DbConnection, who: &Principal, s: &Settlement) -> 
     let first = s.earns.is_empty();
     let (tier, stay_id) = (s.tier, &s.stay_id);
     let rate = format!("{} tier ×{}", tier.as_str(), s.rules.multiplier(tier));
-    let posting = Posting {
-        customer_id: &s.customer_id,
-        kind: EntryKind::Earn,
-        points: s.delta,
-        qualifying: true,
-        reason: if first {
-            format!("stay check-out ({rate})")
-        } else {
-            format!("charges after check-out ({rate})")
-        },
-        source: Some(("stay", stay_id.to_string())),
-        property_id: Some(s.property_id.clone()),
-        idempotency_key: Some(if first {
-            format!("earn:stay:{stay_id}")
-        } else {
-            format!("earn:stay:{stay_id}:{}", s.earns.len() + s.reversals)
-        }),
-        reverses_id: None,
-        consume: Consume::Fifo,
-        restores: None,
+    let (reason, key) = if first {
+        (format!("stay check-out ({rate})"), format!("earn:stay:{stay_id}"))
+    } else {
+        let n = s.earns.len() + s.reversals;
+        (
+            format!("charges after check-out ({rate})"),
+            format!("earn:stay:{stay_id}:{n}"),
+        )
     };
+    let posting = Posting::new(&s.customer_id, EntryKind::Earn, s.delta, reason)
+        .qualifying()
+        .source("stay", stay_id.clone())
+        .property(Some(s.property_id.clone()))
+        .key(Some(key));
     let (entry, replayed) = post(conn, who, &s.rules, posting)?;
     if !replayed {
         upgrade_if_due_in_tx(conn, who, &s.rules, &s.customer_id)?;
@@ -155,19 +148,17 @@ fn take_back(conn: &mut DbConnection, who: &Principal, s: &Settlement) -> Result
         if take <= 0 {
             continue;
         }
-        let posting = Posting {
-            customer_id: &s.customer_id,
-            kind: EntryKind::Reverse,
-            points: -take,
-            qualifying: true,
-            reason: "charges corrected after check-out".into(),
-            source: Some(("stay", s.stay_id.clone())),
-            property_id: Some(s.property_id.clone()),
-            idempotency_key: Some(format!("reverse:{}:{seq}", earn.id)),
-            reverses_id: Some(earn.id.clone()),
-            consume: Consume::Lot(earn.id.clone()),
-            restores: None,
-        };
+        let posting = Posting::new(
+            &s.customer_id,
+            EntryKind::Reverse,
+            -take,
+            "charges corrected after check-out",
+        )
+        .qualifying()
+        .source("stay", s.stay_id.clone())
+        .property(Some(s.property_id.clone()))
+        .key(Some(format!("reverse:{}:{seq}", earn.id)))
+        .reversing_lot(&earn.id);
         let (entry, _) = post(conn, who, &s.rules, posting)?;
         audit::record(
             conn,
@@ -207,19 +198,12 @@ pub fn reverse_for_stay(conn: &mut DbConnection, who: &Principal, stay_id: &str)
         } else {
             "stay cancelled".to_string()
         };
-        let posting = Posting {
-            customer_id: &earn.customer_id,
-            kind: EntryKind::Reverse,
-            points: -remaining,
-            qualifying: true,
-            reason,
-            source: Some(("stay", stay_id.to_string())),
-            property_id: earn.property_id.clone(),
-            idempotency_key: Some(format!("reverse:{}", earn.id)),
-            reverses_id: Some(earn.id.clone()),
-            consume: Consume::Lot(earn.id.clone()),
-            restores: None,
-        };
+        let posting = Posting::new(&earn.customer_id, EntryKind::Reverse, -remaining, reason)
+            .qualifying()
+            .source("stay", stay_id)
+            .property(earn.property_id.clone())
+            .key(Some(format!("reverse:{}", earn.id)))
+            .reversing_lot(&earn.id);
         let (entry, replayed) = post(conn, who, &rules, posting)?;
         if !replayed {
             audit::record(
@@ -256,19 +240,10 @@ pub fn post_survey_bonus(
 ) -> Result<(LedgerEntry, bool), ApiError> {
     let rules = Rules::load(conn)?;
     ensure_account_in_tx(conn, who, customer_id)?;
-    let posting = Posting {
-        customer_id,
-        kind: EntryKind::Bonus,
-        points,
-        qualifying: false,
-        reason: "survey completed".into(),
-        source: Some(("survey", subject.to_string())),
-        property_id: Some(property_id.to_string()),
-        idempotency_key: Some(survey_bonus_key(subject)),
-        reverses_id: None,
-        consume: Consume::Fifo,
-        restores: None,
-    };
+    let posting = Posting::new(customer_id, EntryKind::Bonus, points, "survey completed")
+        .source("survey", subject)
+        .property(Some(property_id.to_string()))
+        .key(Some(survey_bonus_key(subject)));
     post(conn, who, &rules, posting)
 }
 
@@ -285,19 +260,10 @@ pub fn post_compensation(
 ) -> Result<(LedgerEntry, bool), ApiError> {
     let rules = Rules::load(conn)?;
     ensure_account_in_tx(conn, who, customer_id)?;
-    let posting = Posting {
-        customer_id,
-        kind: EntryKind::Compensation,
-        points,
-        qualifying: false,
-        reason: "ticket compensation".into(),
-        source: Some(("ticket", ticket_id.to_string())),
-        property_id: Some(property_id.to_string()),
-        idempotency_key: Some(format!("compensation:{compensation_id}")),
-        reverses_id: None,
-        consume: Consume::Fifo,
-        restores: None,
-    };
+    let posting = Posting::new(customer_id, EntryKind::Compensation, points, "ticket compensation")
+        .source("ticket", ticket_id)
+        .property(Some(property_id.to_string()))
+        .key(Some(format!("compensation:{compensation_id}")));
     let (entry, replayed) = post(conn, who, &rules, posting)?;
     if !replayed {
         audit::record(

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::db;
 use super::model::EntryKind;
-use super::posting::{post, Consume, Posting};
+use super::posting::{post, Posting};
 use super::rules::Rules;
 use crate::auth::Principal;
 use crate::db::schema::{ledger_entries as le, ledger_lot_closures as cl, loyalty_accounts as la};
@@ -31,22 +31,16 @@ fn expire_lot_in_tx(
     let mut n = 0;
     if remaining > 0 {
         let rules = Rules::load(conn)?;
-        let posting = Posting {
+        let on = expires_at.map(|e| e.date().to_string()).unwrap_or_default();
+        let posting = Posting::new(
             customer_id,
-            kind: EntryKind::Expire,
-            points: -remaining,
-            qualifying: false,
-            reason: format!(
-                "points expired on {}",
-                expires_at.map(|e| e.date().to_string()).unwrap_or_default()
-            ),
-            source: Some(("expiry", lot_id.to_string())),
-            property_id: None,
-            idempotency_key: Some(format!("expire:{lot_id}")),
-            reverses_id: None,
-            consume: Consume::Lot(lot_id.to_string()),
-            restores: None,
-        };
+            EntryKind::Expire,
+            -remaining,
+            format!("points expired on {on}"),
+        )
+        .source("expiry", lot_id)
+        .key(Some(format!("expire:{lot_id}")))
+        .from_lot(lot_id);
         post(conn, who, &rules, posting)?;
         n = 1;
     }

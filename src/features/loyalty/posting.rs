@@ -46,6 +46,69 @@ pub struct Posting<'a> {
     pub restores: Option<Vec<(String, i64)>>,
 }
 
+impl<'a> Posting<'a> {
+    /// A non-qualifying entry that consumes lots oldest first (credits open a lot), without a
+    /// source, property or key: the builder methods below add them.
+    pub fn new(customer_id: &'a str, kind: EntryKind, points: i64, reason: impl Into<String>) -> Self {
+        Posting {
+            customer_id,
+            kind,
+            points,
+            qualifying: false,
+            reason: reason.into(),
+            source: None,
+            property_id: None,
+            idempotency_key: None,
+            reverses_id: None,
+            consume: Consume::Fifo,
+            restores: None,
+        }
+    }
+
+    /// Counts toward tier qualification.
+    pub fn qualifying(mut self) -> Self {
+        self.qualifying = true;
+        self
+    }
+
+    /// What the entry is about (`stay`, `ticket`, `reward`…) and its id.
+    pub fn source(mut self, kind: &'a str, id: impl Into<String>) -> Self {
+        self.source = Some((kind, id.into()));
+        self
+    }
+
+    pub fn property(mut self, property_id: Option<String>) -> Self {
+        self.property_id = property_id;
+        self
+    }
+
+    /// The ledger's idempotency key: a replay returns the first entry and changes nothing.
+    pub fn key(mut self, key: Option<String>) -> Self {
+        self.idempotency_key = key;
+        self
+    }
+
+    /// Reverses `entry_id`, taking from that lot only.
+    pub fn reversing_lot(mut self, entry_id: &str) -> Self {
+        self.reverses_id = Some(entry_id.to_string());
+        self.consume = Consume::Lot(entry_id.to_string());
+        self
+    }
+
+    /// Reverses `entry_id` by giving `restores` back to the lots they came from.
+    pub fn restoring(mut self, entry_id: &str, restores: Vec<(String, i64)>) -> Self {
+        self.reverses_id = Some(entry_id.to_string());
+        self.restores = Some(restores);
+        self
+    }
+
+    /// Takes from one named lot (its expiry).
+    pub fn from_lot(mut self, lot_id: &str) -> Self {
+        self.consume = Consume::Lot(lot_id.to_string());
+        self
+    }
+}
+
 /// Appends one entry and moves the balance, in the caller's transaction. Replays (same
 /// idempotency key) return the first entry and change nothing.
 pub fn post(

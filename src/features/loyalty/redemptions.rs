@@ -9,7 +9,7 @@ use super::db::{self, RedemptionRow};
 use super::model::{
     EntryKind, Redemption, RedemptionNote, RedemptionPage, RedemptionRequest, RedemptionStatus, Reward,
 };
-use super::posting::{post, Consume, Posting};
+use super::posting::{post, Posting};
 use super::rules::{illegal_redemption_change, Rules};
 use crate::auth::{Actor, Perm, Principal};
 use crate::db::outbox::{self, NewEvent};
@@ -84,19 +84,14 @@ pub fn redeem(
             return Err(ApiError::field("reward_id", "this reward is not available"));
         }
         let rules = Rules::load(conn)?;
-        let posting = Posting {
+        let posting = Posting::new(
             customer_id,
-            kind: EntryKind::Redeem,
-            points: -reward.points_cost,
-            qualifying: false,
-            reason: format!("redeemed {}", reward.code),
-            source: Some(("reward", reward.id.clone())),
-            property_id: None,
-            idempotency_key: Some(format!("redeem:{key}")),
-            reverses_id: None,
-            consume: Consume::Fifo,
-            restores: None,
-        };
+            EntryKind::Redeem,
+            -reward.points_cost,
+            format!("redeemed {}", reward.code),
+        )
+        .source("reward", reward.id.clone())
+        .key(Some(format!("redeem:{key}")));
         let (entry, replayed) = post(conn, who, &rules, posting)?;
         if replayed {
             let id: String = rd::table
@@ -173,19 +168,10 @@ pub fn cancel(
         // Give the points back to the very lots they came from.
         let restores = db::consumptions_of(conn, &r.redeem_entry_id)?;
         let rules = Rules::load(conn)?;
-        let posting = Posting {
-            customer_id: &r.customer_id,
-            kind: EntryKind::Reverse,
-            points: r.points,
-            qualifying: false,
-            reason: "redemption cancelled".into(),
-            source: Some(("redemption", r.id.clone())),
-            property_id: None,
-            idempotency_key: Some(format!("reverse:{}", r.redeem_entry_id)),
-            reverses_id: Some(r.redeem_entry_id.clone()),
-            consume: Consume::Fifo,
-            restores: Some(restores),
-        };
+        let posting = Posting::new(&r.customer_id, EntryKind::Reverse, r.points, "redemption cancelled")
+            .source("redemption", r.id.clone())
+            .key(Some(format!("reverse:{}", r.redeem_entry_id)))
+            .restoring(&r.redeem_entry_id, restores);
         let (entry, _) = post(conn, who, &rules, posting)?;
         diesel::update(rd::table.find(id))
             .set((

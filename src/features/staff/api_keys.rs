@@ -96,7 +96,7 @@ fn load(conn: &mut DbConnection, id: &str) -> Result<ApiKey, ApiError> {
 fn load_managed(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<ApiKey, ApiError> {
     let stored: Option<String> = t::table.find(id).select(t::property_ids).first(conn).optional()?;
     match stored {
-        Some(p) if who.manages(&PropertyScope::parse(&p)) => load(conn, id),
+        Some(p) if who.manages_stored(&p) => load(conn, id),
         _ => Err(ApiError::not_found("API key")),
     }
 }
@@ -114,7 +114,7 @@ pub fn list(conn: &mut DbConnection, who: &Principal) -> Result<Vec<ApiKey>, Api
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter(|r| who.manages(&PropertyScope::parse(&r.property_ids)))
+        .filter(|r| who.manages_stored(&r.property_ids))
         .map(to_view)
         .collect())
 }

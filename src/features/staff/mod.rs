@@ -68,7 +68,7 @@ fn load_managed(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<St
         .first(conn)
         .optional()?;
     match stored {
-        Some(p) if who.manages(&PropertyScope::parse(&p)) => load(conn, id),
+        Some(p) if who.manages_stored(&p) => load(conn, id),
         _ => Err(ApiError::not_found("staff user")),
     }
 }
@@ -86,7 +86,7 @@ pub fn list(conn: &mut DbConnection, who: &Principal) -> Result<Vec<StaffUser>, 
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter(|r| who.manages(&PropertyScope::parse(&r.property_ids)))
+        .filter(|r| who.manages_stored(&r.property_ids))
         .map(to_view)
         .collect())
 }
