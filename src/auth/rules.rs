@@ -58,6 +58,26 @@ impl Principal {
         Ok(())
     }
 
+    /// A record a guest owns (their redemption order…): the guest who owns it, or staff and keys
+    /// with `perm`; another guest gets 404 for `what` (it is not theirs to know of).
+    pub fn require_staff_or_owner(&self, perm: Perm, owner_customer_id: &str, what: &str) -> Result<(), ApiError> {
+        match &self.actor {
+            Actor::Customer { customer_id } if customer_id == owner_customer_id => Ok(()),
+            Actor::Customer { .. } => Err(ApiError::not_found(what)),
+            _ => self.require(perm),
+        }
+    }
+
+    /// A catalogue (the rewards): every staff role and guests; API keys with `perm`. `Ok(true)`
+    /// when the caller also sees inactive items (staff only).
+    pub fn require_catalogue(&self, perm: Perm) -> Result<bool, ApiError> {
+        match &self.actor {
+            Actor::Staff(_) => Ok(true),
+            Actor::ApiKey(_) => self.require(perm).map(|()| false),
+            Actor::Customer { .. } | Actor::System(_) => Ok(false),
+        }
+    }
+
     /// Handing over a ticket owned by `owner` (SPEC §4): its owner hands over, managers and
     /// admins reassign, an unowned ticket may be taken; anyone else gets 403.
     pub fn require_handover(&self, owner: Option<&str>) -> Result<(), ApiError> {
@@ -144,7 +164,7 @@ impl Principal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::principal::StaffActor;
+    use crate::auth::principal::{Scope, StaffActor};
 
     fn staff(role: Role, props: PropertyScope) -> Principal {
         Principal {
@@ -226,5 +246,93 @@ mod tests {
             .check_own_account_change("me", Some(Role::Agent), false, None)
             .is_err());
         assert!(all.check_own_account_change("me", None, false, Some(false)).is_err());
+    }
+
+    fn as_actor(actor: Actor) -> Principal {
+        Principal {
+            actor,
+            ip: None,
+            request_id: None,
+        }
+    }
+
+    fn guest(id: &str) -> Principal {
+        as_actor(Actor::Customer { customer_id: id.into() })
+    }
+
+    fn key(scopes: &[Scope]) -> Principal {
+        as_actor(Actor::ApiKey(crate::auth::principal::KeyActor {
+            id: "k".into(),
+            scopes: scopes.to_vec(),
+            properties: PropertyScope::All,
+        }))
+    }
+
+    fn status(r: Result<impl Sized, ApiError>) -> u16 {
+        use actix_web::ResponseError;
+        r.map(|_| 200).unwrap_or_else(|e| e.status_code().as_u16())
+    }
+
+    #[test]
+    fn owned_records_open_to_their_guest_and_to_staff_with_the_permission() {
+        let rule = |who: &Principal| status(who.require_staff_or_owner(Perm::LoyaltyRead, "g1", "customer"));
+        assert_eq!(rule(&guest("g1")), 200);
+        assert_eq!(rule(&guest("g2")), 404, "another guest learns nothing");
+        assert_eq!(rule(&staff(Role::Agent, PropertyScope::All)), 200);
+        assert_eq!(rule(&staff(Role::Analyst, PropertyScope::All)), 403);
+        assert_eq!(rule(&key(&[Scope::LoyaltyRead])), 200);
+        assert_eq!(rule(&key(&[Scope::CustomersRead])), 403);
+    }
+
+    #[test]
+    fn the_catalogue_shows_inactive_items_to_staff_only_and_needs_a_scope_for_keys() {
+        assert_eq!(
+            staff(Role::Analyst, PropertyScope::All)
+                .require_catalogue(Perm::LoyaltyRead)
+                .ok(),
+            Some(true)
+        );
+        assert_eq!(guest("g1").require_catalogue(Perm::LoyaltyRead).ok(), Some(false));
+        assert_eq!(
+            key(&[Scope::LoyaltyRead]).require_catalogue(Perm::LoyaltyRead).ok(),
+            Some(false)
+        );
+        assert_eq!(
+            status(key(&[Scope::TicketsRead]).require_catalogue(Perm::LoyaltyRead)),
+            403
+        );
+    }
+
+    #[test]
+    fn guests_are_sent_to_me_and_analysts_may_not_search_by_personal_data() {
+        assert_eq!(status(guest("g1").refuse_guest("/api/v1/me")), 403);
+        assert_eq!(
+            status(staff(Role::Agent, PropertyScope::All).refuse_guest("/api/v1/me")),
+            200
+        );
+        assert_eq!(
+            status(staff(Role::Analyst, PropertyScope::All).require_personal_search()),
+            403
+        );
+        assert_eq!(
+            status(staff(Role::Agent, PropertyScope::All).require_personal_search()),
+            200
+        );
+    }
+
+    #[test]
+    fn owners_hand_over_managers_reassign_and_unowned_tickets_may_be_taken() {
+        let agent = staff(Role::Agent, only(&["p1"]));
+        assert_eq!(status(agent.require_handover(Some("me"))), 200, "the owner");
+        assert_eq!(status(agent.require_handover(Some("someone"))), 403);
+        assert_eq!(status(agent.require_handover(None)), 200, "unowned");
+        assert_eq!(
+            status(staff(Role::Manager, only(&["p1"])).require_handover(Some("someone"))),
+            200
+        );
+        assert_eq!(
+            status(key(&[Scope::TicketsWrite]).require_handover(Some("someone"))),
+            403
+        );
     }
 }

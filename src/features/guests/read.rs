@@ -6,7 +6,7 @@ use serde_json::json;
 use super::db::{load_records, load_row, recent_stays};
 use super::render::render;
 use super::rules::{audits_reads, check_system_ref};
-use crate::auth::{Actor, Perm, PersonalView, Principal};
+use crate::auth::{Perm, PersonalView, Principal};
 use crate::db::schema::customer_external_refs;
 use crate::db::{read_tx, write_tx, DbConnection};
 use crate::features::audit;
@@ -16,11 +16,7 @@ use crate::platform::error::ApiError;
 
 /// The 360° view of one guest.
 pub fn get(conn: &mut DbConnection, cipher: &Cipher, who: &Principal, id: &str) -> Result<Customer, ApiError> {
-    match &who.actor {
-        Actor::Customer { customer_id } if customer_id != id => return Err(ApiError::not_found("customer")),
-        Actor::Customer { .. } => {}
-        _ => who.require(Perm::CustomersRead)?,
-    }
+    who.require_staff_or_owner(Perm::CustomersRead, id, "customer")?;
     let body = |conn: &mut DbConnection| {
         let row = load_row(conn, id)?;
         let rec = load_records(conn, vec![row])?

@@ -9,7 +9,7 @@ use super::db;
 use super::model::{AdjustmentRequest, EntryKind, ExpiringPoints, LedgerEntry, LedgerPage, LoyaltySummary, Tier};
 use super::posting::{post, Posting};
 use super::rules::Rules;
-use crate::auth::{Actor, Perm, Principal};
+use crate::auth::{Perm, Principal};
 use crate::db::outbox::{self, NewEvent};
 use crate::db::{read_tx, write_tx, DbConnection};
 use crate::features::audit;
@@ -37,11 +37,7 @@ pub fn ensure_account_in_tx(conn: &mut DbConnection, who: &Principal, customer_i
 }
 
 pub(crate) fn require_read(who: &Principal, customer_id: &str) -> Result<(), ApiError> {
-    match &who.actor {
-        Actor::Customer { customer_id: me } if me == customer_id => Ok(()),
-        Actor::Customer { .. } => Err(ApiError::not_found("customer")),
-        _ => who.require(Perm::LoyaltyRead),
-    }
+    who.require_staff_or_owner(Perm::LoyaltyRead, customer_id, "customer")
 }
 
 pub fn enrol(conn: &mut DbConnection, who: &Principal, customer_id: &str) -> Result<(LoyaltySummary, bool), ApiError> {

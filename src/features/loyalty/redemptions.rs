@@ -11,7 +11,7 @@ use super::model::{
 };
 use super::posting::{post, Posting};
 use super::rules::{illegal_redemption_change, Rules};
-use crate::auth::{Actor, Perm, Principal};
+use crate::auth::{Perm, Principal};
 use crate::db::outbox::{self, NewEvent};
 use crate::db::schema::redemptions as rd;
 use crate::db::{read_tx, write_tx, DbConnection};
@@ -104,14 +104,6 @@ pub fn redeem(
     })
 }
 
-fn allowed_for(who: &Principal, r: &Redemption) -> Result<(), ApiError> {
-    match &who.actor {
-        Actor::Customer { customer_id } if customer_id == &r.customer_id => Ok(()),
-        Actor::Customer { .. } => Err(ApiError::not_found("redemption")),
-        _ => who.require(Perm::RedemptionsManage),
-    }
-}
-
 /// Staff hand the reward over.
 pub fn fulfil(
     conn: &mut DbConnection,
@@ -158,7 +150,7 @@ pub fn cancel(
 ) -> Result<Redemption, ApiError> {
     write_tx(conn, |conn| {
         let r = db::load_redemption(conn, id)?;
-        allowed_for(who, &r)?;
+        who.require_staff_or_owner(Perm::RedemptionsManage, &r.customer_id, "redemption")?;
         if r.status == RedemptionStatus::Cancelled {
             return Ok(r);
         }
@@ -201,11 +193,7 @@ pub fn list_redemptions(
     customer_id: &str,
     page: &PageParams,
 ) -> Result<RedemptionPage, ApiError> {
-    match &who.actor {
-        Actor::Customer { customer_id: me } if me == customer_id => {}
-        Actor::Customer { .. } => return Err(ApiError::not_found("customer")),
-        _ => who.require(Perm::LoyaltyRead)?,
-    }
+    who.require_staff_or_owner(Perm::LoyaltyRead, customer_id, "customer")?;
     let cur = page.resolve(Order::Desc)?;
     read_tx(conn, |conn| {
         let mut q = rd::table

@@ -9,7 +9,7 @@ pub use super::model::{
     Redemption, RedemptionNote, RedemptionPage, RedemptionRequest, RedemptionStatus, Reward, RewardCreate, RewardPatch,
 };
 pub use super::redemptions::{cancel, fulfil, list_redemptions, redeem};
-use crate::auth::{Actor, Perm, Principal};
+use crate::auth::{Perm, Principal};
 use crate::db::outbox::{self, NewEvent};
 use crate::db::schema::rewards as rw;
 use crate::db::{write_tx, DbConnection};
@@ -20,10 +20,7 @@ use crate::platform::ids::{new_id, now};
 
 /// Staff see the whole catalogue; guests and integrations only what can be redeemed.
 pub fn list_rewards(conn: &mut DbConnection, who: &Principal) -> Result<Vec<Reward>, ApiError> {
-    let all = matches!(&who.actor, Actor::Staff(_));
-    if let Actor::ApiKey(_) = who.actor {
-        who.require(Perm::LoyaltyRead)?;
-    }
+    let all = who.require_catalogue(Perm::LoyaltyRead)?;
     let mut q = rw::table
         .select(RewardRow::as_select())
         .order((rw::points_cost, rw::code))
