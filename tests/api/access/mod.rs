@@ -1,0 +1,3 @@
+mod matrix;
+mod old_access;
+mod old_matrix;

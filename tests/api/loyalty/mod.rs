@@ -1,0 +1,3 @@
+mod earning;
+mod events;
+mod ledger_props;

@@ -1,0 +1,3 @@
+mod compensation_limits;
+mod events;
+mod lifecycle;
