@@ -130,11 +130,6 @@ impl World {
         Self::on(TestApp::spawn().await).await
     }
 
-    /// The world over an app with its own pool size and configuration.
-    pub async fn spawn_with(pool_size: u32, configure: impl FnOnce(&mut concierge::server::config::Config)) -> World {
-        Self::on(TestApp::spawn_with(pool_size, configure).await).await
-    }
-
     async fn on(app: TestApp) -> World {
         let admin = app.admin_token().await;
         let a = app.create_property(&admin, "SHA").await;
