@@ -181,7 +181,10 @@ fn the_checks_see_what_they_check() {
     assert!(files.len() > 40, "{} source files", files.len());
     let (root, tests) = tree("tests");
     assert!(tests.len() > 20, "{} test files", tests.len());
-    assert!(tests.iter().any(|f| f.ends_with("api/support.rs")), "tests/api/ is read");
+    assert!(
+        tests.iter().any(|f| f.ends_with("api/support.rs")),
+        "tests/api/ is read"
+    );
     let long = std::iter::repeat_n("x\n", MAX_LINES + 1).collect::<String>();
     let probe = std::env::temp_dir().join(format!("architecture-probe-{}.rs", std::process::id()));
     std::fs::write(&probe, long).unwrap();

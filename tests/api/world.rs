@@ -182,7 +182,12 @@ impl World {
         match kind {
             Kind::Admin => {
                 let staff = app.get("/api/v1/staff", &self.admin).await;
-                let me = staff.body.as_array().unwrap().iter().find(|s| s["email"] == ADMIN_EMAIL);
+                let me = staff
+                    .body
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|s| s["email"] == ADMIN_EMAIL);
                 Made {
                     id: me.expect("the bootstrap admin")["id"].as_str().unwrap().to_string(),
                     cred: self.admin.clone(),
@@ -225,7 +230,9 @@ impl World {
 
     /// The credential of a caller who has one.
     pub async fn token(&self, who: &str) -> String {
-        self.cred(who).await.unwrap_or_else(|| panic!("{who} has no credential"))
+        self.cred(who)
+            .await
+            .unwrap_or_else(|| panic!("{who} has no credential"))
     }
 
     /// The id of a caller: staff user, customer (guests) or API key.

@@ -56,7 +56,12 @@ async fn admin_only_endpoints_refuse_everyone_else() {
         Some(json!({"code": "ACN", "name": "New", "timezone": "UTC", "currency": "EUR"})),
         201,
     ));
-    rows.extend(admin_only(Method::PATCH, &prop_path, Some(json!({"name": "Renamed"})), 200));
+    rows.extend(admin_only(
+        Method::PATCH,
+        &prop_path,
+        Some(json!({"name": "Renamed"})),
+        200,
+    ));
     rows.extend(admin_only(Method::DELETE, &key_path, None, 204));
     w.run(rows).await;
 

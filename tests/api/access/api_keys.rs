@@ -39,7 +39,12 @@ async fn api_keys_answer_alike_in_either_header() {
             .app
             .send(method.clone(), path, Auth::ApiKeyHeader(&key), body, &[])
             .await;
-        assert_eq!(bearer.status.as_u16(), want, "probe {i} {who} {method} {path}: {}", bearer.raw);
+        assert_eq!(
+            bearer.status.as_u16(),
+            want,
+            "probe {i} {who} {method} {path}: {}",
+            bearer.raw
+        );
         assert_eq!(
             bearer.status, header.status,
             "probe {i} {method} {path}: bearer {} vs header {}",

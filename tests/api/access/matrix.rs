@@ -91,7 +91,13 @@ async fn every_operation_enforces_the_rule_its_spec_states() {
                 };
                 let r = w
                     .app
-                    .send(m.clone(), &concrete(path), auth, body.clone(), &[("Idempotency-Key", &key)])
+                    .send(
+                        m.clone(),
+                        &concrete(path),
+                        auth,
+                        body.clone(),
+                        &[("Idempotency-Key", &key)],
+                    )
                     .await;
                 let code = r.status.as_u16();
                 checked += 1;

@@ -50,7 +50,10 @@ async fn property_scope_hides_other_properties() {
         .map(|p| p["code"].as_str().unwrap())
         .collect();
     assert_eq!(codes, vec!["SHA"]);
-    assert_eq!(ids(&w.app.get("/api/v1/properties", &key_read_a).await), vec![a.clone()]);
+    assert_eq!(
+        ids(&w.app.get("/api/v1/properties", &key_read_a).await),
+        vec![a.clone()]
+    );
     let all = ids(&w.app.get("/api/v1/properties", &agent_all).await);
     assert!(
         all.contains(&a) && all.contains(&b),

@@ -61,7 +61,10 @@ async fn deactivated_or_re_roled_staff_lose_their_old_tokens() {
         let (id, token) = staff_with_login(&w, email, "agent").await;
         w.app.get("/api/v1/customers", &token).await.expect(200);
         for patch in patches {
-            let r = w.app.patch(&format!("/api/v1/staff/{id}"), &w.admin, patch.clone()).await;
+            let r = w
+                .app
+                .patch(&format!("/api/v1/staff/{id}"), &w.admin, patch.clone())
+                .await;
             r.expect(200);
             for (field, value) in patch.as_object().unwrap() {
                 assert_eq!(&r.body[field], value, "{email}: {field}");

@@ -50,12 +50,7 @@ async fn ticket_endpoints_by_role_and_scope() {
     t.expect(201);
     let id = t.body["id"].as_str().unwrap().to_string();
     let one = format!("/api/v1/tickets/{id}");
-    let mut all = rows(
-        Method::GET,
-        &one,
-        None,
-        [200, 200, 200, 403, 403, 403, 403, 403, 401],
-    );
+    let mut all = rows(Method::GET, &one, None, [200, 200, 200, 403, 403, 403, 403, 403, 401]);
     all.extend(rows(
         Method::GET,
         &format!("{one}/timeline"),
@@ -186,10 +181,7 @@ async fn ticket_access_rules() {
         w.app.get("/api/v1/me/tickets", &other_guest).await.body["data"],
         json!([])
     );
-    assert_eq!(
-        w.app.get("/api/v1/me/tickets", &guest).await.body["data"][0]["id"],
-        id
-    );
+    assert_eq!(w.app.get("/api/v1/me/tickets", &guest).await.body["data"][0]["id"], id);
     // Integrations: tickets:write opens tickets at its properties, with an Idempotency-Key.
     let ota = w.token("key_tickets_a").await;
     let review = json!({"property_id": w.a, "kind": "complaint", "category": "noise", "severity": "medium",

@@ -27,11 +27,7 @@ async fn check_out_earns_once_and_cancellation_reverses() {
     );
 
     w.app
-        .patch(
-            &format!("/api/v1/stays/{stay}"),
-            &pms,
-            json!({"status": "checked_out"}),
-        )
+        .patch(&format!("/api/v1/stays/{stay}"), &pms, json!({"status": "checked_out"}))
         .await
         .expect(200);
     let s = w.app.get("/api/v1/me/loyalty", &guest).await;
@@ -44,11 +40,7 @@ async fn check_out_earns_once_and_cancellation_reverses() {
     // Re-pushing the checked-out stay does not earn twice.
     w.stay("CNF-1", "checked_out").await;
     w.app
-        .patch(
-            &format!("/api/v1/stays/{stay}"),
-            &pms,
-            json!({"status": "checked_out"}),
-        )
+        .patch(&format!("/api/v1/stays/{stay}"), &pms, json!({"status": "checked_out"}))
         .await
         .expect(200);
     let entries = w.app.get("/api/v1/me/loyalty/entries", &guest).await;

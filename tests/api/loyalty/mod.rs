@@ -97,7 +97,10 @@ impl World {
         .expect(201);
     }
     pub async fn balance(&self) -> i64 {
-        self.app.get("/api/v1/me/loyalty", &self.token("guest").await).await.body["balance"]
+        self.app
+            .get("/api/v1/me/loyalty", &self.token("guest").await)
+            .await
+            .body["balance"]
             .as_i64()
             .unwrap()
     }

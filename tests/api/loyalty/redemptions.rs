@@ -89,11 +89,7 @@ async fn a_guest_redeems_a_free_night_and_a_cancelled_order_refunds() {
     let stay = w.stay("CNF-R", "in_house").await;
     w.spend("CNF-R", "R1", "room", "6000.00").await;
     w.app
-        .patch(
-            &format!("/api/v1/stays/{stay}"),
-            &pms,
-            json!({"status": "checked_out"}),
-        )
+        .patch(&format!("/api/v1/stays/{stay}"), &pms, json!({"status": "checked_out"}))
         .await
         .expect(200);
     assert_eq!(w.app.get("/api/v1/me/loyalty", &guest).await.body["balance"], 6000);
@@ -163,11 +159,7 @@ async fn a_guest_redeems_a_free_night_and_a_cancelled_order_refunds() {
     let order = redeem("r-3", reward.clone()).await;
     let order_id = order.body["id"].as_str().unwrap().to_string();
     w.app
-        .post(
-            &format!("/api/v1/redemptions/{order_id}/fulfilment"),
-            &guest,
-            json!({}),
-        )
+        .post(&format!("/api/v1/redemptions/{order_id}/fulfilment"), &guest, json!({}))
         .await
         .problem(403);
     let done = w

@@ -69,10 +69,7 @@ async fn a_pms_pushes_a_stay_through_its_lifecycle() {
     assert_eq!(c.body["recent_stays"][0]["confirmation_number"], "CNF-1");
     let list = w
         .app
-        .get(
-            &format!("/api/v1/customers/{}/stays?status=cancelled", guest),
-            &w.admin,
-        )
+        .get(&format!("/api/v1/customers/{}/stays?status=cancelled", guest), &w.admin)
         .await;
     assert_eq!(list.body["data"].as_array().unwrap().len(), 1);
 }

@@ -51,7 +51,7 @@ async fn templates_write_created_and_updated_and_a_duplicate_code_none() {
     )
     .await
     .expect(200);
-    let mine = of(&app, &tid);
+    let mine = of(app, &tid);
     let kinds: Vec<&str> = mine.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["survey_template.created", "survey_template.updated"]);
     assert_eq!(mine.iter().map(|e| e.sequence).collect::<Vec<_>>(), [1, 2]);
@@ -100,7 +100,7 @@ async fn an_invitation_and_its_link_write_events_and_an_unknown_guest_none() {
     app.post(&format!("/api/v1/survey-invitations/{id}/link"), &admin, json!({}))
         .await
         .expect(200);
-    let mine = of(&app, &id);
+    let mine = of(app, &id);
     let kinds: Vec<&str> = mine.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["survey.invitation_created", "survey.link_issued"]);
     assert_eq!(mine.iter().map(|e| e.sequence).collect::<Vec<_>>(), [1, 2]);
@@ -132,7 +132,7 @@ async fn the_sweep_writes_opened_and_expired() {
     assert_eq!(report.survey_invitations_expired, 1);
     let again = concierge::app::jobs::run_once(&app.state.pool, now + Duration::days(31)).unwrap();
     assert_eq!(again.survey_invitations_expired, 0);
-    let mine = of(&app, &id);
+    let mine = of(app, &id);
     let kinds: Vec<&str> = mine.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,

@@ -57,7 +57,10 @@ impl World {
             .expect(200);
     }
     pub async fn open_invitations(&self) -> Vec<Value> {
-        let r = self.app.get("/api/v1/me/survey-invitations", &self.token("guest").await).await;
+        let r = self
+            .app
+            .get("/api/v1/me/survey-invitations", &self.token("guest").await)
+            .await;
         r.expect(200);
         r.body["data"].as_array().unwrap().clone()
     }

@@ -127,10 +127,7 @@ async fn a_stay_becomes_a_survey_a_score_and_for_a_detractor_a_ticket() {
     assert_eq!((s["responses"].clone(), s["nps"].clone()), (json!(2), json!(0.0)));
     let trend = w
         .app
-        .get(
-            &format!("/api/v1/survey-scores?property_id={}&by=month", w.a),
-            &w.admin,
-        )
+        .get(&format!("/api/v1/survey-scores?property_id={}&by=month", w.a), &w.admin)
         .await;
     assert_eq!(trend.body["trend"][0]["responses"], 2);
 
@@ -405,11 +402,7 @@ async fn links_belong_to_one_invitation_and_bonuses_to_one_subject() {
     let other = by_agent.body["id"].as_str().unwrap().to_string();
     let link = w
         .app
-        .post(
-            &format!("/api/v1/survey-invitations/{other}/link"),
-            &manager,
-            json!({}),
-        )
+        .post(&format!("/api/v1/survey-invitations/{other}/link"), &manager, json!({}))
         .await;
     let token = link.body["token"].as_str().unwrap().to_string();
     let wrong = w
@@ -478,10 +471,7 @@ async fn links_belong_to_one_invitation_and_bonuses_to_one_subject() {
     assert_eq!(balance, 40, "one bonus for the one stay");
     let report = w
         .app
-        .get(
-            &format!("/api/v1/reports/satisfaction?property_id={}", w.a),
-            &manager,
-        )
+        .get(&format!("/api/v1/reports/satisfaction?property_id={}", w.a), &manager)
         .await;
     assert_eq!(report.body["responses"], 3);
     let list = w.app.get("/api/v1/survey-invitations?state=answered", &manager).await;

@@ -134,10 +134,7 @@ async fn compensation_needs_approval_above_the_offerers_limit_and_posts_points_o
         .await;
     let events: Vec<&str> = seen.iter().map(|e| e["data"]["event"].as_str().unwrap()).collect();
     assert_eq!(events, vec!["approved", "approved", "approved"]);
-    let all = w
-        .app
-        .get(&format!("/api/v1/tickets/{id}/compensations"), &agent)
-        .await;
+    let all = w.app.get(&format!("/api/v1/tickets/{id}/compensations"), &agent).await;
     assert_eq!(all.body.as_array().unwrap().len(), 4);
     // Points need a guest on the ticket.
     let anon = w

@@ -43,9 +43,7 @@ async fn a_front_desk_complaint_from_first_contact_to_confirmed_close() {
         json!(["acknowledged", "investigating", "awaiting_customer", "resolved"])
     );
 
-    w.move_to(&agent, &id, json!({"to": "acknowledged"}))
-        .await
-        .expect(200);
+    w.move_to(&agent, &id, json!({"to": "acknowledged"})).await.expect(200);
     // An internal note is not a first response; a customer-visible one is.
     w.app
         .post(
@@ -65,9 +63,7 @@ async fn a_front_desk_complaint_from_first_contact_to_confirmed_close() {
         )
         .await
         .expect(201);
-    w.move_to(&agent, &id, json!({"to": "investigating"}))
-        .await
-        .expect(200);
+    w.move_to(&agent, &id, json!({"to": "investigating"})).await.expect(200);
 
     // Waiting for the guest pauses the resolution clock; the guest's reply resumes it.
     let waiting = w

@@ -215,12 +215,8 @@ async fn escalation_contacts_and_ticket_settings_are_admin_data() {
         .await;
     assert_eq!(r.body["state"], "pending_approval");
     // Auto-close after 3 days now.
-    w.move_to(
-        &agent,
-        cid,
-        json!({"to": "resolved", "resolution_summary": "handled"}),
-    )
-    .await
-    .expect(200);
+    w.move_to(&agent, cid, json!({"to": "resolved", "resolution_summary": "handled"}))
+        .await
+        .expect(200);
     assert_eq!(w.sweep(later(Duration::days(4))).tickets_auto_closed, 1);
 }
