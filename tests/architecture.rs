@@ -1,5 +1,5 @@
-//! The shape of the code (ARCHITECTURE.md), checked: floors import only downward, no source file
-//! is over 800 lines, and only `db/` matches on the database backend.
+//! The shape of the code (ARCHITECTURE.md), checked: floors import only downward, no source or
+//! test file is over 800 lines, and only `db/` matches on the database backend.
 
 use std::path::{Path, PathBuf};
 
@@ -58,12 +58,27 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn src() -> (PathBuf, Vec<PathBuf>) {
-    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"));
+fn tree(dir: &str) -> (PathBuf, Vec<PathBuf>) {
+    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/")).join(dir);
     let mut files = Vec::new();
     sources(&root, &mut files);
     files.sort();
     (root, files)
+}
+
+fn src() -> (PathBuf, Vec<PathBuf>) {
+    tree("src")
+}
+
+/// Files over `MAX_LINES`, as `path: n lines`.
+fn over_max(root: &Path, files: &[PathBuf]) -> Vec<String> {
+    files
+        .iter()
+        .filter_map(|f| {
+            let n = std::fs::read_to_string(f).unwrap().lines().count();
+            (n > MAX_LINES).then(|| format!("{}: {n} lines", f.strip_prefix(root).unwrap().display()))
+        })
+        .collect()
 }
 
 /// Code lines (comments dropped: a doc comment may name a higher floor).
@@ -118,14 +133,15 @@ fn floors_import_only_downward() {
 #[test]
 fn no_source_file_is_over_800_lines() {
     let (root, files) = src();
-    let big: Vec<String> = files
-        .iter()
-        .filter_map(|f| {
-            let n = std::fs::read_to_string(f).unwrap().lines().count();
-            (n > MAX_LINES).then(|| format!("{}: {n} lines", f.strip_prefix(&root).unwrap().display()))
-        })
-        .collect();
+    let big = over_max(&root, &files);
     assert!(big.is_empty(), "files over {MAX_LINES} lines:\n{}", big.join("\n"));
+}
+
+#[test]
+fn no_test_file_is_over_800_lines() {
+    let (root, files) = tree("tests");
+    let big = over_max(&root, &files);
+    assert!(big.is_empty(), "test files over {MAX_LINES} lines:\n{}", big.join("\n"));
 }
 
 #[test]
@@ -163,6 +179,19 @@ fn the_checks_see_what_they_check() {
     // Guards against a check that passes because it reads nothing.
     let (_, files) = src();
     assert!(files.len() > 40, "{} source files", files.len());
+    let (root, tests) = tree("tests");
+    assert!(tests.len() > 20, "{} test files", tests.len());
+    assert!(
+        tests.iter().any(|f| f.ends_with("api/support.rs")),
+        "tests/api/ is read"
+    );
+    let long = std::iter::repeat_n("x\n", MAX_LINES + 1).collect::<String>();
+    let probe = std::env::temp_dir().join(format!("architecture-probe-{}.rs", std::process::id()));
+    std::fs::write(&probe, long).unwrap();
+    let found = over_max(probe.parent().unwrap(), std::slice::from_ref(&probe));
+    std::fs::remove_file(&probe).unwrap();
+    assert_eq!(found.len(), 1, "a file of {} lines is caught", MAX_LINES + 1);
+    assert!(root.ends_with("tests"));
     let paths = crate_paths("use crate::features::tickets::service as tickets; crate::db::outbox::emit_in_tx");
     assert_eq!(paths, [vec!["features", "tickets"], vec!["db", "outbox"]]);
     assert!(rank(&["features", "surveys"]) > rank(&["features", "tickets"]));

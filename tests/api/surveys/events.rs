@@ -5,6 +5,7 @@ use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
 use crate::support::{Event, TestApp};
+use crate::world::World;
 
 fn template(code: &str) -> Value {
     json!({"code": code, "name": "After your stay", "trigger": "manual",
@@ -18,10 +19,9 @@ fn of(app: &TestApp, aggregate_id: &str) -> Vec<Event> {
         .collect()
 }
 
-/// An admin, a property, a guest and an active manual template; returns (admin, prop, guest, template).
-async fn setup(app: &TestApp) -> (String, String, String, String) {
-    let admin = app.admin_token().await;
-    let prop = app.create_property(&admin, "EVS-1").await;
+/// A guest made by the admin and an active manual template; returns (admin, A, guest, template).
+async fn setup(w: &World) -> (String, String, String, String) {
+    let (app, admin, prop) = (&w.app, w.admin.clone(), w.a.clone());
     let guest = app
         .create_customer(
             &admin,
@@ -36,8 +36,9 @@ async fn setup(app: &TestApp) -> (String, String, String, String) {
 
 #[actix_rt::test]
 async fn templates_write_created_and_updated_and_a_duplicate_code_none() {
-    let app = TestApp::spawn().await;
-    let (admin, _, _, tid) = setup(&app).await;
+    let w = World::new().await;
+    let app = &w.app;
+    let (admin, _, _, tid) = setup(&w).await;
     let before = app.events().len();
     app.post("/api/v1/survey-templates", &admin, template("EVS_T"))
         .await
@@ -50,7 +51,7 @@ async fn templates_write_created_and_updated_and_a_duplicate_code_none() {
     )
     .await
     .expect(200);
-    let mine = of(&app, &tid);
+    let mine = of(app, &tid);
     let kinds: Vec<&str> = mine.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["survey_template.created", "survey_template.updated"]);
     assert_eq!(mine.iter().map(|e| e.sequence).collect::<Vec<_>>(), [1, 2]);
@@ -64,8 +65,8 @@ async fn templates_write_created_and_updated_and_a_duplicate_code_none() {
 
 #[actix_rt::test]
 async fn settings_write_updated_and_out_of_range_none() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
+    let w = World::new().await;
+    let (app, admin) = (&w.app, w.admin.clone());
     let mut s = json!({"post_stay_delay_minutes": 60, "invitation_ttl_days": 7,
                        "completion_bonus_points": 0, "require_consent": false});
     s["invitation_ttl_days"] = json!(500);
@@ -85,8 +86,9 @@ async fn settings_write_updated_and_out_of_range_none() {
 
 #[actix_rt::test]
 async fn an_invitation_and_its_link_write_events_and_an_unknown_guest_none() {
-    let app = TestApp::spawn().await;
-    let (admin, prop, guest, tid) = setup(&app).await;
+    let w = World::new().await;
+    let app = &w.app;
+    let (admin, prop, guest, tid) = setup(&w).await;
     let before = app.events().len();
     let bad = json!({"template_id": tid, "customer_id": "nobody", "property_id": prop});
     app.post("/api/v1/survey-invitations", &admin, bad).await.expect(422);
@@ -98,7 +100,7 @@ async fn an_invitation_and_its_link_write_events_and_an_unknown_guest_none() {
     app.post(&format!("/api/v1/survey-invitations/{id}/link"), &admin, json!({}))
         .await
         .expect(200);
-    let mine = of(&app, &id);
+    let mine = of(app, &id);
     let kinds: Vec<&str> = mine.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["survey.invitation_created", "survey.link_issued"]);
     assert_eq!(mine.iter().map(|e| e.sequence).collect::<Vec<_>>(), [1, 2]);
@@ -115,8 +117,9 @@ async fn an_invitation_and_its_link_write_events_and_an_unknown_guest_none() {
 
 #[actix_rt::test]
 async fn the_sweep_writes_opened_and_expired() {
-    let app = TestApp::spawn().await;
-    let (admin, prop, guest, tid) = setup(&app).await;
+    let w = World::new().await;
+    let app = &w.app;
+    let (admin, prop, guest, tid) = setup(&w).await;
     let send_at = (Utc::now() + Duration::hours(2)).to_rfc3339();
     let body = json!({"template_id": tid, "customer_id": guest, "property_id": prop, "send_at": send_at});
     let r = app.post("/api/v1/survey-invitations", &admin, body).await;
@@ -129,7 +132,7 @@ async fn the_sweep_writes_opened_and_expired() {
     assert_eq!(report.survey_invitations_expired, 1);
     let again = concierge::app::jobs::run_once(&app.state.pool, now + Duration::days(31)).unwrap();
     assert_eq!(again.survey_invitations_expired, 0);
-    let mine = of(&app, &id);
+    let mine = of(app, &id);
     let kinds: Vec<&str> = mine.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,

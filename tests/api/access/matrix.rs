@@ -2,31 +2,31 @@
 //! which is generated from the Perm table (it also writes the `**Access:**` line), is tried with
 //! every kind of caller. A caller the rule excludes never gets a 2xx answer (mostly a 403); a
 //! caller it includes never gets 401 or 403. Drift between the documented rule and the enforced
-//! one fails here.
+//! one fails here. A caller without credentials always gets 401.
 
 use awc::http::Method;
 use serde_json::{json, Value};
 
-use crate::support::{Auth, TestApp};
+use crate::support::Auth;
+use crate::world::{kind, Kind, World};
 
-const ALL_SCOPES: &[&str] = &[
-    "customers:read",
-    "customers:write",
-    "stays:write",
-    "loyalty:read",
-    "loyalty:write",
-    "tickets:read",
-    "tickets:write",
-    "surveys:write",
+/// Every kind of caller: each staff role, scoped to A and not, a guest, keys by scope, none.
+const CALLERS: [&str; 12] = [
+    "admin",
+    "manager",
+    "agent",
+    "analyst",
+    "agent_all",
+    "guest",
+    "key_all_a",
+    "key_surveys_a",
+    "key_read",
+    "key_write",
+    "key_loyalty",
+    "none",
 ];
 
-enum Caller {
-    Staff(&'static str),
-    Guest,
-    Key(&'static [&'static str]),
-}
-
-fn allowed(rule: &Value, caller: &Caller) -> bool {
+fn allowed(rule: &Value, caller: Kind) -> bool {
     let list = |f: &str| -> Vec<String> {
         rule[f]
             .as_array()
@@ -36,11 +36,13 @@ fn allowed(rule: &Value, caller: &Caller) -> bool {
             .collect()
     };
     match caller {
-        Caller::Staff(role) => list("staff_roles").iter().any(|r| r == role),
-        Caller::Guest => rule["customer"] == true,
-        Caller::Key(scopes) => {
+        Kind::Admin => list("staff_roles").iter().any(|r| r == "admin"),
+        Kind::Staff(role, _) => list("staff_roles").iter().any(|r| r == role),
+        Kind::Guest(_) => rule["customer"] == true,
+        Kind::Key(scopes, _) => {
             rule["any_api_key"] == true || list("api_key_scopes").iter().any(|s| scopes.contains(&s.as_str()))
         }
+        Kind::Anonymous => false,
     }
 }
 
@@ -63,20 +65,13 @@ fn concrete(path: &str) -> String {
 
 #[actix_rt::test]
 async fn every_operation_enforces_the_rule_its_spec_states() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let prop = app.create_property(&admin, "ACC-SPEC").await;
-    let mut callers: Vec<(Caller, String)> = vec![(Caller::Staff("admin"), admin.clone())];
-    for role in ["manager", "agent", "analyst"] {
-        callers.push((Caller::Staff(role), app.staff_token(&admin, role, &[&prop]).await.1));
+    let w = World::new().await;
+    let mut callers = Vec::new();
+    for who in CALLERS {
+        callers.push((who, kind(who), w.cred(who).await));
     }
-    callers.push((Caller::Guest, app.guest("matrix.guest@example.com").await.1));
-    callers.push((Caller::Key(ALL_SCOPES), app.api_key(&admin, ALL_SCOPES, &[&prop]).await));
-    callers.push((
-        Caller::Key(&["surveys:write"]),
-        app.api_key(&admin, &["surveys:write"], &[&prop]).await,
-    ));
-    let spec = app
+    let spec = w
+        .app
         .send(Method::GET, "/api-docs/openapi.json", Auth::None, None, &[])
         .await;
     let (mut checked, mut refused, mut refused_403, mut wrong) = (0, 0, 0, Vec::new());
@@ -88,28 +83,37 @@ async fn every_operation_enforces_the_rule_its_spec_states() {
             }
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let body = (m != Method::GET && m != Method::DELETE).then(|| json!({}));
-            for (i, (caller, token)) in callers.iter().enumerate() {
-                let key = format!("matrix-{}-{method}-{path}-{i}", op["operationId"].as_str().unwrap());
-                let r = app
+            for (who, caller, cred) in &callers {
+                let key = format!("matrix-{}-{method}-{path}-{who}", op["operationId"].as_str().unwrap());
+                let auth = match cred {
+                    Some(t) => Auth::Bearer(t),
+                    None => Auth::None,
+                };
+                let r = w
+                    .app
                     .send(
                         m.clone(),
                         &concrete(path),
-                        Auth::Bearer(token),
+                        auth,
                         body.clone(),
                         &[("Idempotency-Key", &key)],
                     )
                     .await;
                 let code = r.status.as_u16();
                 checked += 1;
-                if allowed(rule, caller) {
+                if *caller == Kind::Anonymous {
+                    if code != 401 {
+                        wrong.push(format!("{method} {path}: no credentials got {code}: {}", r.raw));
+                    }
+                } else if allowed(rule, *caller) {
                     if code == 401 || code == 403 {
-                        wrong.push(format!("{method} {path}: allowed caller #{i} got {code}: {}", r.raw));
+                        wrong.push(format!("{method} {path}: allowed {who} got {code}: {}", r.raw));
                     }
                 } else {
                     refused += 1;
                     refused_403 += usize::from(code == 403);
                     if r.status.is_success() {
-                        wrong.push(format!("{method} {path}: excluded caller #{i} got {code}"));
+                        wrong.push(format!("{method} {path}: excluded {who} got {code}"));
                     }
                 }
             }
@@ -121,11 +125,11 @@ async fn every_operation_enforces_the_rule_its_spec_states() {
         wrong.len(),
         wrong.join("\n")
     );
-    assert!(checked > 600, "{checked} cases");
+    assert!(checked > 1200, "{checked} cases");
     // Most excluded callers are refused before any lookup (403). Some operations parse the body
     // or find the record first (404/422 for everyone); the matrix still proves none succeeds.
     assert!(
-        refused > 300 && refused_403 * 2 >= refused,
+        refused > 750 && refused_403 * 2 >= refused,
         "{refused_403} of {refused} refusals were 403"
     );
 }

@@ -2,6 +2,7 @@ use awc::http::Method;
 use serde_json::{json, Value};
 
 use crate::support::{Auth, TestApp};
+use crate::world::World;
 
 fn ids(page: &Value) -> Vec<String> {
     page["data"]
@@ -194,10 +195,8 @@ async fn duplicates_answer_409_naming_the_existing_guest() {
 
 #[actix_rt::test]
 async fn search_by_every_filter() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let pa = app.create_property(&admin, "SHA").await;
-    let pb = app.create_property(&admin, "PAR").await;
+    let w = World::new().await;
+    let (app, admin, pa, pb) = (&w.app, w.admin.clone(), w.a.clone(), w.b.clone());
     let wei = app
         .create_customer(&admin, json!({"given_name": "Wei", "family_name": "Zhang", "email": "wei@example.com", "phone": "+8613812345678", "tags": ["business"]}))
         .await;
@@ -466,11 +465,9 @@ async fn guests_manage_their_own_profile_and_consents() {
 
 #[actix_rt::test]
 async fn interactions_are_logged_listed_and_followed_up() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let pa = app.create_property(&admin, "SHA").await;
-    let pb = app.create_property(&admin, "PAR").await;
-    let (agent_id, agent) = app.staff_token(&admin, "agent", &[&pa]).await;
+    let w = World::new().await;
+    let (app, admin, pa, pb) = (&w.app, w.admin.clone(), w.a.clone(), w.b.clone());
+    let (agent_id, agent) = (w.id("agent").await, w.token("agent").await);
     let c = app
         .create_customer(&admin, json!({"given_name": "A", "family_name": "B"}))
         .await;
@@ -532,11 +529,9 @@ async fn interactions_are_logged_listed_and_followed_up() {
 
 #[actix_rt::test]
 async fn recent_stays_respect_the_callers_properties() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let pa = app.create_property(&admin, "SHA").await;
-    let pb = app.create_property(&admin, "PAR").await;
-    let (_, agent) = app.staff_token(&admin, "agent", &[&pa]).await;
+    let w = World::new().await;
+    let (app, admin, pa, pb) = (&w.app, w.admin.clone(), w.a.clone(), w.b.clone());
+    let agent = w.token("agent").await;
     let c = app
         .create_customer(&admin, json!({"given_name": "A", "family_name": "B"}))
         .await;
@@ -555,8 +550,8 @@ async fn recent_stays_respect_the_callers_properties() {
 /// that create and PATCH apply, and analysts got an override with an empty (invalid) reason.
 #[actix_rt::test]
 async fn upsert_by_reference_validates_like_create_and_analysts_see_no_override_reason() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
+    let w = World::new().await;
+    let (app, admin) = (&w.app, w.admin.clone());
     let path = "/api/v1/customers/external/opera/PMS-1";
     let body = |extra: serde_json::Value| {
         let mut b = json!({"given_name": "Wei", "family_name": "Zhang", "email": "wei@example.com"});
@@ -583,7 +578,7 @@ async fn upsert_by_reference_validates_like_create_and_analysts_see_no_override_
         .await;
     ok.expect(200);
     assert_eq!(ok.body["customer"]["grade_override"]["reason"], "board member");
-    let (_, analyst) = app.staff_token(&admin, "analyst", &[]).await;
+    let analyst = w.token("analyst_all").await;
     let list = app.get("/api/v1/customers", &analyst).await;
     list.expect(200);
     assert_eq!(list.body["data"][0]["grade"], "vip");

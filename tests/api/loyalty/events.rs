@@ -3,49 +3,28 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{Auth, Event, TestApp};
+use crate::support::{Auth, Event, Resp};
+use crate::world::World;
 
-struct World {
-    app: TestApp,
-    admin: String,
-    guest_id: String,
-    guest: String,
+async fn adjust(w: &World, token: &str, points: i64, key: &str) -> Resp {
+    let path = format!("/api/v1/customers/{}/loyalty/adjustments", w.id("guest").await);
+    let body = json!({"points": points, "reason": "Goodwill for Mr Secret"});
+    w.app
+        .send(
+            awc::http::Method::POST,
+            &path,
+            Auth::Bearer(token),
+            Some(body),
+            &[("Idempotency-Key", key)],
+        )
+        .await
 }
 
-async fn world() -> World {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let email = format!("evt-{}@test.local", uuid::Uuid::now_v7().simple());
-    let (guest_id, guest) = app.guest(&email).await;
-    World {
-        app,
-        admin,
-        guest_id,
-        guest,
-    }
-}
-
-impl World {
-    async fn adjust(&self, token: &str, points: i64, key: &str) -> crate::support::Resp {
-        let path = format!("/api/v1/customers/{}/loyalty/adjustments", self.guest_id);
-        let body = json!({"points": points, "reason": "Goodwill for Mr Secret"});
-        self.app
-            .send(
-                awc::http::Method::POST,
-                &path,
-                Auth::Bearer(token),
-                Some(body),
-                &[("Idempotency-Key", key)],
-            )
-            .await
-    }
-
-    /// The events of one aggregate, oldest first.
-    fn of(&self, aggregate_type: &str, id: &str) -> Vec<Event> {
-        let evs = self.app.events().into_iter();
-        evs.filter(|e| e.aggregate_type == aggregate_type && e.aggregate_id == id)
-            .collect()
-    }
+/// The events of one aggregate, oldest first.
+fn of(w: &World, aggregate_type: &str, id: &str) -> Vec<Event> {
+    let evs = w.app.events().into_iter();
+    evs.filter(|e| e.aggregate_type == aggregate_type && e.aggregate_id == id)
+        .collect()
 }
 
 fn no_personal_data(evs: &[Event], words: &[&str]) {
@@ -54,22 +33,23 @@ fn no_personal_data(evs: &[Event], words: &[&str]) {
         assert!(!raw.contains(w), "{w} in events: {raw}");
     }
 }
-
 #[actix_rt::test]
 async fn an_adjustment_posts_an_entry_event_and_a_refused_one_none() {
-    let w = world().await;
-    let (_, agent) = w.app.staff_token(&w.admin, "agent", &[]).await;
+    let w = World::new().await;
+    w.with(&["guest"]).await;
+    let guest_id = w.id("guest").await;
+    let agent = w.token("agent_all").await;
     let before = w.app.events().len();
-    w.adjust(&agent, 500, "evt-403").await.problem(403);
-    w.adjust(&w.admin, -500, "evt-409").await.problem(409);
-    w.adjust(&w.admin, 0, "evt-422").await.problem(422);
+    adjust(&w, &agent, 500, "evt-403").await.problem(403);
+    adjust(&w, &w.admin, -500, "evt-409").await.problem(409);
+    adjust(&w, &w.admin, 0, "evt-422").await.problem(422);
     assert_eq!(w.app.events().len(), before, "refused requests leave no event");
 
-    let r = w.adjust(&w.admin, 700, "evt-1").await;
+    let r = adjust(&w, &w.admin, 700, "evt-1").await;
     r.expect(201);
-    w.adjust(&w.admin, -200, "evt-2").await.expect(201);
-    w.adjust(&w.admin, -200, "evt-2").await.expect(201);
-    let mine = w.of("loyalty_account", &w.guest_id);
+    adjust(&w, &w.admin, -200, "evt-2").await.expect(201);
+    adjust(&w, &w.admin, -200, "evt-2").await.expect(201);
+    let mine = of(&w, "loyalty_account", &guest_id);
     let kinds: Vec<&str> = mine.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
@@ -93,7 +73,10 @@ async fn an_adjustment_posts_an_entry_event_and_a_refused_one_none() {
 
 #[actix_rt::test]
 async fn a_redemption_writes_created_and_cancelled_and_a_refused_change_none() {
-    let w = world().await;
+    let w = World::new().await;
+    w.with(&["guest"]).await;
+    let guest_id = w.id("guest").await;
+    let guest = w.token("guest").await;
     let reward = w
         .app
         .post(
@@ -104,13 +87,13 @@ async fn a_redemption_writes_created_and_cancelled_and_a_refused_change_none() {
         .await;
     reward.expect(201);
     let reward_id = reward.body["id"].as_str().unwrap().to_string();
-    w.adjust(&w.admin, 1000, "evt-r1").await.expect(201);
+    adjust(&w, &w.admin, 1000, "evt-r1").await.expect(201);
     let order = w
         .app
         .send(
             awc::http::Method::POST,
             "/api/v1/me/redemptions",
-            Auth::Bearer(&w.guest),
+            Auth::Bearer(&guest),
             Some(json!({"reward_id": reward_id})),
             &[("Idempotency-Key", "evt-red-1")],
         )
@@ -119,7 +102,7 @@ async fn a_redemption_writes_created_and_cancelled_and_a_refused_change_none() {
     let id = order.body["id"].as_str().unwrap().to_string();
     let path = format!("/api/v1/redemptions/{id}/cancellation");
     w.app
-        .post(&path, &w.guest, json!({"note": "Call Mr Secret"}))
+        .post(&path, &guest, json!({"note": "Call Mr Secret"}))
         .await
         .expect(200);
     let before = w.app.events().len();
@@ -127,7 +110,7 @@ async fn a_redemption_writes_created_and_cancelled_and_a_refused_change_none() {
     w.app.post(&fulfil, &w.admin, json!({})).await.problem(409);
     assert_eq!(w.app.events().len(), before, "a refused change leaves no event");
 
-    let mine = w.of("redemption", &id);
+    let mine = of(&w, "redemption", &id);
     let kinds: Vec<&str> = mine.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["redemption.created", "redemption.cancelled"]);
     assert_eq!(mine.iter().map(|e| e.sequence).collect::<Vec<_>>(), [1, 2]);
@@ -137,7 +120,7 @@ async fn a_redemption_writes_created_and_cancelled_and_a_refused_change_none() {
     let entries = w.app.events_of("loyalty.entry_posted");
     let kinds: Vec<&Value> = entries
         .iter()
-        .filter(|e| e.aggregate_id == w.guest_id)
+        .filter(|e| e.aggregate_id == guest_id)
         .map(|e| &e.data["kind"])
         .collect();
     assert_eq!(kinds, [&json!("adjust"), &json!("redeem"), &json!("reverse")]);
@@ -146,17 +129,19 @@ async fn a_redemption_writes_created_and_cancelled_and_a_refused_change_none() {
 
 #[actix_rt::test]
 async fn a_fulfilment_writes_its_event() {
-    let w = world().await;
+    let w = World::new().await;
+    w.with(&["guest"]).await;
+    let guest = w.token("guest").await;
     let r = json!({"code": "EVT-SPA", "name": "Spa", "points_cost": 100});
     let reward = w.app.post("/api/v1/rewards", &w.admin, r).await;
     let reward_id = reward.body["id"].as_str().unwrap().to_string();
-    w.adjust(&w.admin, 100, "evt-f1").await.expect(201);
+    adjust(&w, &w.admin, 100, "evt-f1").await.expect(201);
     let order = w
         .app
         .send(
             awc::http::Method::POST,
             "/api/v1/me/redemptions",
-            Auth::Bearer(&w.guest),
+            Auth::Bearer(&guest),
             Some(json!({"reward_id": reward_id})),
             &[("Idempotency-Key", "evt-red-2")],
         )
@@ -169,7 +154,7 @@ async fn a_fulfilment_writes_its_event() {
         .await
         .expect(200);
     w.app.post(&fulfil, &w.admin, json!({})).await.expect(200);
-    let mine = w.of("redemption", &id);
+    let mine = of(&w, "redemption", &id);
     let kinds: Vec<&str> = mine.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
@@ -183,12 +168,13 @@ async fn a_fulfilment_writes_its_event() {
 
 #[actix_rt::test]
 async fn rewards_write_created_and_updated_and_a_taken_code_none() {
-    let w = world().await;
+    let w = World::new().await;
+    w.with(&["guest"]).await;
     let body = json!({"code": "EVT-GIFT", "name": "Secret gift", "description": "Hidden text", "points_cost": 50});
     let r = w.app.post("/api/v1/rewards", &w.admin, body.clone()).await;
     r.expect(201);
     let id = r.body["id"].as_str().unwrap().to_string();
-    let (_, manager) = w.app.staff_token(&w.admin, "manager", &[]).await;
+    let manager = w.token("manager_all").await;
     let before = w.app.events().len();
     w.app.post("/api/v1/rewards", &w.admin, body).await.problem(409);
     let patch = json!({"points_cost": 80});
@@ -202,7 +188,7 @@ async fn rewards_write_created_and_updated_and_a_taken_code_none() {
         .patch(&format!("/api/v1/rewards/{id}"), &w.admin, p)
         .await
         .expect(200);
-    let mine = w.of("reward", &id);
+    let mine = of(&w, "reward", &id);
     let kinds: Vec<&str> = mine.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["reward.created", "reward.updated"]);
     assert_eq!(mine.iter().map(|e| e.sequence).collect::<Vec<_>>(), [1, 2]);
@@ -224,12 +210,14 @@ fn programme(ppu: f64) -> Value {
 
 #[actix_rt::test]
 async fn the_programme_writes_updated_with_changed_field_names_and_a_bad_one_none() {
-    let w = world().await;
+    let w = World::new().await;
+    w.with(&["guest"]).await;
+    let guest = w.token("guest").await;
     let before = w.app.events().len();
     let r = w.app.put("/api/v1/loyalty/programme", &w.admin, programme(0.0)).await;
     r.problem(422);
     w.app
-        .put("/api/v1/loyalty/programme", &w.guest, programme(2.0))
+        .put("/api/v1/loyalty/programme", &guest, programme(2.0))
         .await
         .problem(403);
     assert_eq!(w.app.events().len(), before, "refused requests leave no event");
@@ -241,7 +229,7 @@ async fn the_programme_writes_updated_with_changed_field_names_and_a_bad_one_non
         .put("/api/v1/loyalty/programme", &w.admin, programme(3.0))
         .await
         .expect(200);
-    let mine = w.of("loyalty_programme", "group");
+    let mine = of(&w, "loyalty_programme", "group");
     let kinds: Vec<&str> = mine.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["loyalty_programme.updated", "loyalty_programme.updated"]);
     assert_eq!(mine[1].sequence, mine[0].sequence + 1);
@@ -254,8 +242,9 @@ async fn the_programme_writes_updated_with_changed_field_names_and_a_bad_one_non
 
 #[actix_rt::test]
 async fn property_rules_write_updated_and_removed_and_a_refused_removal_none() {
-    let w = world().await;
-    let prop = w.app.create_property(&w.admin, "EVT-LR").await;
+    let w = World::new().await;
+    w.with(&["guest"]).await;
+    let prop = w.a.clone();
     let path = format!("/api/v1/properties/{prop}/loyalty-rules");
     let before = w.app.events().len();
     w.app.delete(&path, &w.admin).await.problem(404);
@@ -267,7 +256,7 @@ async fn property_rules_write_updated_and_removed_and_a_refused_removal_none() {
     let body = json!({"points_per_unit": 2, "outlet_weights": {"spa": 2}});
     w.app.put(&path, &w.admin, body).await.expect(200);
     w.app.delete(&path, &w.admin).await.expect(204);
-    let mine = w.of("loyalty_property_rules", &prop);
+    let mine = of(&w, "loyalty_property_rules", &prop);
     let kinds: Vec<&str> = mine.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
@@ -280,10 +269,12 @@ async fn property_rules_write_updated_and_removed_and_a_refused_removal_none() {
 
 #[actix_rt::test]
 async fn a_check_out_earns_with_an_entry_and_a_tier_change_event() {
-    let w = world().await;
-    let prop = w.app.create_property(&w.admin, "EVT-TIER").await;
+    let w = World::new().await;
+    w.with(&["guest"]).await;
+    let guest_id = w.id("guest").await;
+    let prop = w.a.clone();
     let stay = |status: &str| {
-        json!({"property_id": prop, "confirmation_number": "EVT-T1", "customer_id": w.guest_id,
+        json!({"property_id": prop, "confirmation_number": "EVT-T1", "customer_id": guest_id,
                "check_in": "2026-11-20", "check_out": "2026-11-22", "status": status})
     };
     w.app
@@ -304,7 +295,7 @@ async fn a_check_out_earns_with_an_entry_and_a_tier_change_event() {
         .post("/api/v1/stays", &w.admin, stay("checked_out"))
         .await
         .expect(200);
-    let mine = w.of("loyalty_account", &w.guest_id);
+    let mine = of(&w, "loyalty_account", &guest_id);
     let posted: Vec<&Event> = mine.iter().filter(|e| e.kind == "loyalty.entry_posted").collect();
     assert_eq!(posted.len(), 1);
     assert_eq!(posted[0].data["kind"], "earn");

@@ -1,40 +1,16 @@
 //! A property-restricted admin stays inside its properties, on every property route and on the
 //! restriction itself; an unreadable stored property list covers no property (fails closed).
+//! The World's `admin_a` is the admin restricted to A.
 
 use serde_json::json;
 
-use crate::support::TestApp;
-
-struct Group {
-    app: TestApp,
-    admin: String,
-    a: String,
-    b: String,
-    local_id: String,
-    local: String,
-}
-
-/// Two hotels and an admin restricted to the first.
-async fn group() -> Group {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let a = app.create_property(&admin, "AAA").await;
-    let b = app.create_property(&admin, "BBB").await;
-    let (local_id, local) = app.staff_token(&admin, "admin", &[&a]).await;
-    Group {
-        app,
-        admin,
-        a,
-        b,
-        local_id,
-        local,
-    }
-}
+use crate::world::World;
 
 #[actix_rt::test]
 async fn a_restricted_admin_gets_404_on_every_route_of_another_property() {
-    let g = group().await;
-    let (app, t, b) = (&g.app, &g.local, &g.b);
+    let w = World::new().await;
+    let local = w.token("admin_a").await;
+    let (app, t, b) = (&w.app, &local, &w.b);
     let base = format!("/api/v1/properties/{b}");
     app.get(&base, t).await.expect(404);
     app.patch(&base, t, json!({"name": "Taken over"})).await.expect(404);
@@ -53,34 +29,36 @@ async fn a_restricted_admin_gets_404_on_every_route_of_another_property() {
         .await
         .expect(404);
     // Nothing changed at B; its own property stays editable.
-    assert_eq!(app.get(&base, &g.admin).await.body["name"], "Hotel BBB");
+    assert_eq!(app.get(&base, &w.admin).await.body["name"], "Hotel PAR");
     let own = app
-        .patch(&format!("/api/v1/properties/{}", g.a), t, json!({"name": "Mine"}))
+        .patch(&format!("/api/v1/properties/{}", w.a), t, json!({"name": "Mine"}))
         .await;
     own.expect(200);
 }
 
 #[actix_rt::test]
 async fn a_restricted_admin_cannot_widen_any_scope_nor_touch_the_group() {
-    let g = group().await;
-    let (app, t) = (&g.app, &g.local);
-    let me = format!("/api/v1/staff/{}", g.local_id);
+    let w = World::new().await;
+    let local_id = w.id("admin_a").await;
+    let local = w.token("admin_a").await;
+    let (app, t) = (&w.app, &local);
+    let me = format!("/api/v1/staff/{}", local_id);
     app.patch(&me, t, json!({"property_ids": []})).await.problem(403);
-    app.patch(&me, t, json!({"property_ids": [g.a, g.b]}))
+    app.patch(&me, t, json!({"property_ids": [w.a, w.b]}))
         .await
         .problem(403);
     let staff = |props: serde_json::Value| json!({"email": "new@test.local", "display_name": "New", "role": "admin", "property_ids": props, "password": "a-long-staff-password-1"});
     let (staff_before, keys_before) = (app.count("staff_users"), app.count("api_keys"));
     app.post("/api/v1/staff", t, staff(json!([]))).await.problem(403);
-    app.post("/api/v1/staff", t, staff(json!([g.b]))).await.problem(403);
+    app.post("/api/v1/staff", t, staff(json!([w.b]))).await.problem(403);
     let key = |props: serde_json::Value| json!({"name": "pms", "scopes": ["stays:write"], "property_ids": props});
     app.post("/api/v1/api-keys", t, key(json!([]))).await.problem(403);
-    app.post("/api/v1/api-keys", t, key(json!([g.a, g.b])))
+    app.post("/api/v1/api-keys", t, key(json!([w.a, w.b])))
         .await
         .problem(403);
     // The group's admin (all properties) is beyond its reach; group-wide acts are refused.
     let everyone: Vec<String> = app
-        .get("/api/v1/staff", &g.admin)
+        .get("/api/v1/staff", &w.admin)
         .await
         .body
         .as_array()
@@ -98,7 +76,7 @@ async fn a_restricted_admin_cannot_widen_any_scope_nor_touch_the_group() {
         .as_array()
         .unwrap()
         .iter()
-        .all(|s| s["property_ids"] == json!([g.a])));
+        .all(|s| s["property_ids"] == json!([w.a])));
     let hotel = json!({"code": "CCC", "name": "C", "timezone": "Asia/Shanghai", "currency": "CNY"});
     app.post("/api/v1/properties", t, hotel).await.problem(403);
     let limits = json!({"agent": {"money": 1, "points": 1}, "manager": {"money": 2, "points": 2}});
@@ -110,23 +88,23 @@ async fn a_restricted_admin_cannot_widen_any_scope_nor_touch_the_group() {
         (app.count("staff_users"), app.count("api_keys")),
         (staff_before, keys_before)
     );
-    assert_eq!(app.get(&me, &g.admin).await.body["property_ids"], json!([g.a]));
+    assert_eq!(app.get(&me, &w.admin).await.body["property_ids"], json!([w.a]));
     assert_eq!(app.count("properties"), 2);
-    app.post("/api/v1/staff", t, staff(json!([g.a]))).await.expect(201);
-    app.post("/api/v1/api-keys", t, key(json!([g.a]))).await.expect(201);
+    app.post("/api/v1/staff", t, staff(json!([w.a]))).await.expect(201);
+    app.post("/api/v1/api-keys", t, key(json!([w.a]))).await.expect(201);
 }
 
 #[actix_rt::test]
 async fn an_unreadable_property_list_covers_no_property() {
-    let g = group().await;
-    let (agent_id, agent) = g.app.staff_token(&g.admin, "agent", &[&g.a]).await;
-    let (manager_id, _) = g.app.staff_token(&g.admin, "manager", &[&g.a]).await;
-    let ticket = g
+    let w = World::new().await;
+    let (agent_id, agent) = (w.id("agent").await, w.token("agent").await);
+    let manager_id = w.id("manager").await;
+    let ticket = w
         .app
         .post(
             "/api/v1/tickets",
-            &g.admin,
-            json!({"property_id": g.a, "kind": "complaint", "category": "noise", "severity": "low",
+            &w.admin,
+            json!({"property_id": w.a, "kind": "complaint", "category": "noise", "severity": "low",
                    "channel": "phone", "subject": "Noise", "description": "Next door."}),
         )
         .await;
@@ -134,31 +112,31 @@ async fn an_unreadable_property_list_covers_no_property() {
     {
         use concierge::db::schema::staff_users;
         use diesel::prelude::*;
-        let mut conn = g.app.conn();
+        let mut conn = w.app.conn();
         diesel::update(staff_users::table.filter(staff_users::id.eq_any([&agent_id, &manager_id])))
             .set(staff_users::property_ids.eq("not json"))
             .execute(&mut **conn)
             .unwrap();
     }
     // The agent's own calls see no property (not all of them).
-    let props = g.app.get("/api/v1/properties", &agent).await;
+    let props = w.app.get("/api/v1/properties", &agent).await;
     props.expect(200);
     assert_eq!(props.body, json!([]));
     // Nobody may hand them a ticket or name them a contact there.
     let id = ticket.body["id"].as_str().unwrap();
-    let h = g
+    let h = w
         .app
         .post(
             &format!("/api/v1/tickets/{id}/handover"),
-            &g.admin,
+            &w.admin,
             json!({"to_staff_id": agent_id}),
         )
         .await;
     assert_eq!(h.fields(), vec!["to_staff_id"]);
-    let path = format!("/api/v1/properties/{}/escalation-contacts", g.a);
-    let c = g
+    let path = format!("/api/v1/properties/{}/escalation-contacts", w.a);
+    let c = w
         .app
-        .put(&path, &g.admin, json!({"department_manager": [manager_id]}))
+        .put(&path, &w.admin, json!({"department_manager": [manager_id]}))
         .await;
     assert_eq!(c.fields(), vec!["department_manager[0]"]);
 }

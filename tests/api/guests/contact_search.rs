@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use crate::support::TestApp;
+use crate::world::World;
 
 /// Whether searching `query` finds the guest `id` (a refused search finds nothing).
 async fn found(app: &TestApp, token: &str, query: &str, id: &str) -> bool {
@@ -17,11 +18,10 @@ async fn found(app: &TestApp, token: &str, query: &str, id: &str) -> bool {
 
 #[actix_rt::test]
 async fn agents_find_guests_by_whole_contacts_only_not_by_fragments() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let prop = app.create_property(&admin, "SHA").await;
-    let (_, agent) = app.staff_token(&admin, "agent", &[&prop]).await;
-    let (_, manager) = app.staff_token(&admin, "manager", &[&prop]).await;
+    let w = World::new().await;
+    let (app, admin) = (&w.app, w.admin.clone());
+    let agent = w.token("agent").await;
+    let manager = w.token("manager").await;
     let guest = app
         .create_customer(
             &admin,
@@ -39,7 +39,7 @@ async fn agents_find_guests_by_whole_contacts_only_not_by_fragments() {
         "phone=%2B86138123",
     ] {
         assert!(
-            !found(&app, &agent, fragment, id).await,
+            !found(app, &agent, fragment, id).await,
             "an agent found the guest by {fragment}"
         );
     }
@@ -52,16 +52,16 @@ async fn agents_find_guests_by_whole_contacts_only_not_by_fragments() {
         "q=zhangwei",
     ] {
         assert!(
-            found(&app, &agent, whole, id).await,
+            found(app, &agent, whole, id).await,
             "an agent did not find the guest by {whole}"
         );
     }
     for fragment in ["q=5678", "q=wei.zh"] {
         assert!(
-            found(&app, &manager, fragment, id).await,
+            found(app, &manager, fragment, id).await,
             "a manager did not find the guest by {fragment}"
         );
     }
-    let (_, analyst) = app.staff_token(&admin, "analyst", &[]).await;
+    let analyst = w.token("analyst_all").await;
     app.get("/api/v1/customers?q=zhang", &analyst).await.problem(403);
 }

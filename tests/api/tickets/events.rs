@@ -3,15 +3,14 @@
 
 use serde_json::json;
 
-use crate::support::TestApp;
+use crate::world::World;
 
-async fn setup() -> (TestApp, String, String, String, String) {
-    let app = TestApp::spawn().await;
-    let admin = app.admin_token().await;
-    let prop = app.create_property(&admin, "EVT-T").await;
-    let (_, agent) = app.staff_token(&admin, "agent", &[&prop]).await;
-    let (guest_id, _) = app.guest("mei.chen@example.com").await;
-    (app, admin, prop, agent, guest_id)
+/// The World with its agent at A and the guest; returns (world, A, agent token, guest id).
+async fn setup() -> (World, String, String, String) {
+    let w = World::new().await;
+    let (agent, guest) = (w.token("agent").await, w.id("guest").await);
+    let prop = w.a.clone();
+    (w, prop, agent, guest)
 }
 
 fn open_body(prop: &str, guest: &str) -> serde_json::Value {
@@ -22,7 +21,8 @@ fn open_body(prop: &str, guest: &str) -> serde_json::Value {
 
 #[actix_rt::test]
 async fn a_ticket_has_its_events_in_order_without_personal_data() {
-    let (app, _admin, prop, agent, guest) = setup().await;
+    let (w, prop, agent, guest) = setup().await;
+    let app = &w.app;
     let t = app.post("/api/v1/tickets", &agent, open_body(&prop, &guest)).await;
     t.expect(201);
     let id = t.body["id"].as_str().unwrap().to_string();
@@ -64,14 +64,15 @@ async fn a_ticket_has_its_events_in_order_without_personal_data() {
     assert_eq!(mine[1].data["fields"], json!(["subject"]));
     assert_eq!(mine[2].data["visibility"], "customer_visible");
     let raw = serde_json::to_string(&mine.iter().map(|e| &e.data).collect::<Vec<_>>()).unwrap();
-    for secret in ["Zhang", "Secret", "Private", "mei.chen"] {
+    for secret in ["Zhang", "Secret", "Private", w.email("guest")] {
         assert!(!raw.contains(secret), "no personal data in events: {raw}");
     }
 }
 
 #[actix_rt::test]
 async fn refused_ticket_requests_leave_no_event() {
-    let (app, _admin, prop, agent, guest) = setup().await;
+    let (w, prop, agent, guest) = setup().await;
+    let app = &w.app;
     let before = app.events().len();
     let mut bad = open_body(&prop, &guest);
     bad["subject"] = json!("");

@@ -1,0 +1,6 @@
+//! Guests: profiles, search, consents, interactions, their events, and property-restricted admins.
+
+mod contact_search;
+mod customers;
+mod events;
+mod property_restriction;

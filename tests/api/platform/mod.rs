@@ -1,0 +1,17 @@
+//! What every feature stands on: authentication and sessions, tokens, errors and input limits,
+//! idempotency, concurrent writers of one record, headers, the OpenAPI document, migrations, the demo seed, faults and the outbox.
+
+mod auth;
+mod auth_hardening;
+mod concurrency;
+mod errors;
+mod faults;
+mod idempotency;
+mod input;
+mod jwt;
+mod leaks_and_headers;
+mod migrations;
+mod openapi;
+mod outbox;
+mod seed;
+mod tokens;
