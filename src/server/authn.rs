@@ -1,5 +1,8 @@
-//! Authentication: the caller of a request, resolved from a JWT or an API key on every call
-//! (so a deactivated user or a revoked key stops working at once), as the `Principal` extractor.
+//! Authentication: the caller of a request, resolved from a JWT or an API key on every call, as
+//! the `Principal` extractor. The account or key behind a credential is read from the database
+//! at most once per `CONCIERGE_AUTH_CACHE_MS` (1 s) per instance (`server::auth_cache`): a
+//! deactivated user or a revoked key stops working at once on the instance that changed it and
+//! within that bound on the others.
 
 use std::str::FromStr;
 
@@ -14,6 +17,7 @@ use crate::auth::principal::{KeyActor, StaffActor};
 use crate::auth::{Actor, Principal, PropertyScope, Role};
 use crate::db::schema::{api_keys, customer_accounts, staff_users};
 use crate::platform::error::ApiError;
+use crate::server::auth_cache::{KeyAuth, StaffAuth};
 use crate::server::middleware::RequestId;
 use crate::server::state::AppState;
 
@@ -107,41 +111,53 @@ impl FromRequest for Principal {
 }
 
 async fn resolve_jwt(state: &AppState, claims: crate::auth::jwt::Claims) -> Result<Actor, ApiError> {
-    let sub = claims.sub.clone();
     if claims.role == "customer" {
-        let exists = state
-            .db(move |conn| {
-                Ok(customer_accounts::table
-                    .find(&sub)
-                    .select((customer_accounts::customer_id, customer_accounts::session_epoch))
-                    .first::<(String, i32)>(conn)
-                    .optional()?)
-            })
-            .await?;
-        return match exists {
-            Some((_, epoch)) if epoch != claims.sep => Err(session_ended()),
-            Some((customer_id, _)) => Ok(Actor::Customer { customer_id }),
+        let epoch = match state.auth_cache.customers.get(&claims.sub) {
+            Some(e) => e,
+            None => {
+                let sub = claims.sub.clone();
+                let e = state
+                    .db(move |conn| {
+                        Ok(customer_accounts::table
+                            .find(&sub)
+                            .select(customer_accounts::session_epoch)
+                            .first::<i32>(conn)
+                            .optional()?)
+                    })
+                    .await?;
+                state.auth_cache.customers.put(&claims.sub, e);
+                e
+            }
+        };
+        return match epoch {
+            Some(epoch) if epoch != claims.sep => Err(session_ended()),
+            Some(_) => Ok(Actor::Customer {
+                customer_id: claims.sub,
+            }),
             None => Err(ApiError::Unauthorized("account no longer exists".into())),
         };
     }
-    let row = state
-        .db(move |conn| {
-            Ok(staff_users::table
-                .find(&sub)
-                .select((
-                    staff_users::role,
-                    staff_users::property_ids,
-                    staff_users::active,
-                    staff_users::session_epoch,
-                ))
-                .first::<(String, String, bool, i32)>(conn)
-                .optional()?)
-        })
-        .await?;
+    let row = match state.auth_cache.staff.get(&claims.sub) {
+        Some(r) => r,
+        None => {
+            let sub = claims.sub.clone();
+            let r = state
+                .db(move |conn| {
+                    Ok(staff_users::table
+                        .find(&sub)
+                        .select(StaffAuth::as_select())
+                        .first(conn)
+                        .optional()?)
+                })
+                .await?;
+            state.auth_cache.staff.put(&claims.sub, r.clone());
+            r
+        }
+    };
     match row {
-        Some((_, _, true, epoch)) if epoch != claims.sep => Err(session_ended()),
-        Some((role, props, true, _)) => {
-            let role = Role::from_str(&role).map_err(|_| ApiError::internal("bad role in db"))?;
+        Some(r) if r.active && r.session_epoch != claims.sep => Err(session_ended()),
+        Some(r) if r.active => {
+            let role = Role::from_str(&r.role).map_err(|_| ApiError::internal("bad role in db"))?;
             if role.as_str() != claims.role {
                 // The role changed since the token was issued: make the client log in again.
                 return Err(ApiError::Unauthorized("role changed; log in again".into()));
@@ -149,10 +165,10 @@ async fn resolve_jwt(state: &AppState, claims: crate::auth::jwt::Claims) -> Resu
             Ok(Actor::Staff(StaffActor {
                 id: claims.sub,
                 role,
-                properties: PropertyScope::parse(&props),
+                properties: PropertyScope::parse(&r.property_ids),
             }))
         }
-        Some((_, _, false, _)) => Err(ApiError::Unauthorized("user is deactivated".into())),
+        Some(_) => Err(ApiError::Unauthorized("user is deactivated".into())),
         None => Err(ApiError::Unauthorized("user no longer exists".into())),
     }
 }
@@ -161,53 +177,49 @@ fn session_ended() -> ApiError {
     ApiError::Unauthorized("this session was ended (password, role, properties or status changed); log in again".into())
 }
 
-type KeyRow = (
-    String,
-    String,
-    String,
-    Option<chrono::NaiveDateTime>,
-    Option<chrono::NaiveDateTime>,
-    Option<chrono::NaiveDateTime>,
-);
-
 async fn resolve_key(state: &AppState, key: String) -> Result<Actor, ApiError> {
     let hash = crate::auth::api_keys::hash(&key);
-    state
-        .db(move |conn| {
-            let row: Option<KeyRow> = api_keys::table
-                .filter(api_keys::key_hash.eq(&hash))
-                .select((
-                    api_keys::id,
-                    api_keys::scopes,
-                    api_keys::property_ids,
-                    api_keys::expires_at,
-                    api_keys::revoked_at,
-                    api_keys::last_used_at,
-                ))
-                .first(conn)
-                .optional()?;
-            let Some((id, scopes, props, expires_at, revoked_at, last_used_at)) = row else {
-                return Err(ApiError::Unauthorized("unknown API key".into()));
-            };
-            let now = Utc::now().naive_utc();
-            if revoked_at.is_some() {
-                return Err(ApiError::Unauthorized("API key revoked".into()));
-            }
-            if expires_at.is_some_and(|e| e <= now) {
-                return Err(ApiError::Unauthorized("API key expired".into()));
-            }
-            // Stamp last use at most once a minute: a write per request would serialise reads.
-            if last_used_at.is_none_or(|t| (now - t).num_seconds() >= 60) {
-                diesel::update(api_keys::table.find(&id))
-                    .set(api_keys::last_used_at.eq(now))
-                    .execute(conn)?;
-            }
-            let scopes = serde_json::from_str(&scopes).map_err(|_| ApiError::internal("bad scopes in db"))?;
-            Ok(Actor::ApiKey(KeyActor {
-                id,
-                scopes,
-                properties: PropertyScope::parse(&props),
-            }))
-        })
-        .await
+    let row = match state.auth_cache.keys.get(&hash) {
+        Some(r) => r,
+        None => {
+            let h = hash.clone();
+            let r = state.db(move |conn| load_key(conn, &h)).await?;
+            state.auth_cache.keys.put(&hash, r.clone());
+            r
+        }
+    };
+    let Some(k) = row else {
+        return Err(ApiError::Unauthorized("unknown API key".into()));
+    };
+    if k.revoked_at.is_some() {
+        return Err(ApiError::Unauthorized("API key revoked".into()));
+    }
+    if k.expires_at.is_some_and(|e| e <= Utc::now().naive_utc()) {
+        return Err(ApiError::Unauthorized("API key expired".into()));
+    }
+    let scopes = serde_json::from_str(&k.scopes).map_err(|_| ApiError::internal("bad scopes in db"))?;
+    Ok(Actor::ApiKey(KeyActor {
+        id: k.id,
+        scopes,
+        properties: PropertyScope::parse(&k.property_ids),
+    }))
+}
+
+/// The key by its hash, read when the cache has no fresh entry; stamps its last use at most
+/// once a minute (a write per request would serialise reads).
+fn load_key(conn: &mut crate::db::DbConnection, hash: &str) -> Result<Option<KeyAuth>, ApiError> {
+    let row: Option<KeyAuth> = api_keys::table
+        .filter(api_keys::key_hash.eq(hash))
+        .select(KeyAuth::as_select())
+        .first(conn)
+        .optional()?;
+    let now = Utc::now().naive_utc();
+    if let Some(k) = row.as_ref().filter(|k| k.revoked_at.is_none()) {
+        if k.last_used_at.is_none_or(|t| (now - t).num_seconds() >= 60) {
+            diesel::update(api_keys::table.find(&k.id))
+                .set(api_keys::last_used_at.eq(now))
+                .execute(conn)?;
+        }
+    }
+    Ok(row)
 }

@@ -32,6 +32,9 @@ pub struct Config {
     /// name and bind address): at start an instance frees the keys its previous run left
     /// unanswered and provably uncommitted.
     pub instance_id: String,
+    /// How long an authenticated credential is remembered (`server::auth_cache`), in ms:
+    /// the bound on how late another instance sees a deactivation or revocation.
+    pub auth_cache_ms: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -92,20 +95,25 @@ impl Config {
             )?,
             lock_timeout_ms: millis("CONCIERGE_DB_LOCK_TIMEOUT_MS", SessionLimits::DEFAULT.lock_timeout_ms)?,
         };
-        let body_timeout_secs = match env("CONCIERGE_BODY_TIMEOUT_SECS") {
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (1..=600).contains(n))
-                .ok_or("CONCIERGE_BODY_TIMEOUT_SECS must be a number of seconds from 1 to 600")?,
-            None => 30,
-        };
+        let body_timeout_secs = number(
+            "CONCIERGE_BODY_TIMEOUT_SECS",
+            1..=600,
+            30,
+            "CONCIERGE_BODY_TIMEOUT_SECS must be a number of seconds from 1 to 600",
+        )?;
+        let auth_cache_ms = number(
+            "CONCIERGE_AUTH_CACHE_MS",
+            0..=5000,
+            1000,
+            "CONCIERGE_AUTH_CACHE_MS must be a number of milliseconds from 0 to 5000",
+        )?;
         let bind = env("CONCIERGE_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string());
         let instance_id = env("CONCIERGE_INSTANCE_ID").unwrap_or_else(|| format!("{}@{bind}", host_name()));
         Ok(Config {
             db_limits,
             body_timeout_secs,
             instance_id,
+            auth_cache_ms,
             rate_limit_per_minute,
             database,
             bind,
@@ -137,7 +145,20 @@ impl Config {
             db_limits: SessionLimits::DEFAULT,
             body_timeout_secs: 30,
             instance_id: format!("test-{}", uuid::Uuid::now_v7().simple()),
+            auth_cache_ms: 1000,
         }
+    }
+}
+
+/// A whole number from the environment within `range`, `default` when unset.
+fn number(name: &str, range: std::ops::RangeInclusive<u64>, default: u64, problem: &str) -> Result<u64, String> {
+    match env(name) {
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| problem.to_string()),
+        None => Ok(default),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The actix runtime features stand on: state, config, extractors, headers, idempotency,
 //! middleware, the OpenAPI document and health.
 
+pub mod auth_cache;
 pub mod authn;
 pub mod body_limits;
 pub mod config;

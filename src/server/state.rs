@@ -29,6 +29,8 @@ pub struct AppState {
     pub login_limiter: Arc<RateLimiter>,
     /// Admission control of the main pool (`Admission`).
     pub admission: Arc<Admission>,
+    /// Who credentials are, for a moment (`server::auth_cache`).
+    pub auth_cache: Arc<crate::server::auth_cache::AuthCache>,
 }
 
 /// Bounds the use cases waiting for or holding a main-pool connection: past the bound a request
@@ -83,6 +85,9 @@ impl AppState {
             rate_limiter: Arc::new(RateLimiter::new(per_minute, Duration::from_secs(60))),
             login_limiter: Arc::new(RateLimiter::new(10, Duration::from_secs(15 * 60))),
             admission: Arc::new(Admission::for_pool(&pool)),
+            auth_cache: Arc::new(crate::server::auth_cache::AuthCache::new(Duration::from_millis(
+                config.auth_cache_ms,
+            ))),
             bookkeeping: crate::db::build_bookkeeping_pool(&config.database, &pool, config.db_limits),
             config: Arc::new(config),
             pool,

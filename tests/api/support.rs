@@ -27,7 +27,12 @@ pub struct TestApp {
 
 enum Cleanup {
     Sqlite(std::path::PathBuf),
-    Pg { base_url: String, schema: String },
+    Pg {
+        base_url: String,
+        schema: String,
+    },
+    /// A second instance on another app's database: that app cleans up.
+    Shared,
 }
 
 impl Drop for TestApp {
@@ -41,6 +46,7 @@ impl Drop for TestApp {
                     let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
                 }
             }
+            Cleanup::Shared => {}
         }
     }
 }
@@ -142,6 +148,18 @@ impl TestApp {
             concierge::features::sessions::ensure_bootstrap_admin(&mut conn, Some(ADMIN_EMAIL), Some(ADMIN_PASSWORD))
                 .expect("bootstrap admin");
         }
+        Self::serve(state, cleanup)
+    }
+
+    /// Another instance of the app on this one's database (same secrets, its own pool, caches
+    /// and rate limits), as a second server process of a deployment would be.
+    pub async fn second_instance(&self) -> TestApp {
+        let config = Config::for_database(self.state.config.database.clone());
+        let pool = db::build_pool(&config.database, Some(4), config.db_limits).expect("pool");
+        Self::serve(AppState::new(config, pool), Cleanup::Shared)
+    }
+
+    fn serve(state: AppState, cleanup: Cleanup) -> TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let s = state.clone();

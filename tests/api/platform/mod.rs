@@ -2,6 +2,7 @@
 //! idempotency, concurrent writers of one record, headers, the OpenAPI document, migrations, the demo seed, faults and the outbox.
 
 mod auth;
+mod auth_cache;
 mod auth_hardening;
 mod concurrency;
 mod errors;

@@ -61,5 +61,8 @@ pub async fn revoke_api_key(
     p.require(Perm::ApiKeysManage)?;
     let id = id.into_inner();
     state.db(move |conn| api_keys::revoke(conn, &p, &id)).await?;
+    // Keys are cached by their hash, which is not stored with the id here: forget them all
+    // (revocations are rare), so this instance refuses the key at once.
+    state.auth_cache.keys.clear();
     Ok(HttpResponse::NoContent().finish())
 }

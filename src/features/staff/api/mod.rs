@@ -69,7 +69,12 @@ pub async fn update_staff(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Perm::StaffManage)?;
     let (id, body) = (id.into_inner(), body.into_inner());
-    Ok(HttpResponse::Ok().json(state.db(move |conn| staff::update(conn, &p, &id, body)).await?))
+    let user_id = id.clone();
+    let user = state.db(move |conn| staff::update(conn, &p, &id, body)).await?;
+    // This instance sees a deactivation, role or scope change at once (others within the
+    // authentication cache's bound).
+    state.auth_cache.staff.forget(&user_id);
+    Ok(HttpResponse::Ok().json(user))
 }
 
 /// This feature's routes (registered by `app::routes`, in this order).
