@@ -18,7 +18,7 @@ else
   DB_URL="$PG/concierge_bench"
 fi
 export DATABASE_URL="$DB_URL" CONCIERGE_BIND="127.0.0.1:$PORT" RUST_LOG=warn \
-  CONCIERGE_ADMIN_EMAIL=bench@example.com CONCIERGE_ADMIN_PASSWORD=bench-password-123 \
+  CONCIERGE_ADMIN_EMAIL=bench@example.com CONCIERGE_ADMIN_PASSWORD=harbour-lights-2026 \
   CONCIERGE_JWT_SECRET=bench-secret-bench-secret-bench-secret \
   CONCIERGE_ENCRYPTION_KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f \
   CONCIERGE_RATE_LIMIT_PER_MINUTE=100000000
@@ -35,9 +35,9 @@ def call(method, path, token=None, body=None):
     req.add_header("content-type", "application/json")
     if token: req.add_header("authorization", "Bearer " + token)
     with urllib.request.urlopen(req) as r: return json.load(r)
-admin = call("POST", "/api/v1/auth/login", body={"email": "bench@example.com", "password": "bench-password-123"})["access_token"]
-call("POST", "/api/v1/staff", admin, {"email": "agent@bench.example", "display_name": "Agent", "role": "agent", "password": "agent-password-1"})
-agent = call("POST", "/api/v1/auth/login", body={"email": "agent@bench.example", "password": "agent-password-1"})["access_token"]
+admin = call("POST", "/api/v1/auth/login", body={"email": "bench@example.com", "password": "harbour-lights-2026"})["access_token"]
+call("POST", "/api/v1/staff", admin, {"email": "agent@bench.example", "display_name": "Agent", "role": "agent", "password": "kestrel-quay-2026"})
+agent = call("POST", "/api/v1/auth/login", body={"email": "agent@bench.example", "password": "kestrel-quay-2026"})["access_token"]
 def mk(i):
     return call("POST", "/api/v1/customers", admin, {"given_name": "Bench", "family_name": f"Guest{i}",
         "email": f"guest{i}@bench.example", "phone": f"+86138{i:08d}", "tags": ["business"],

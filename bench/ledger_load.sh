@@ -21,7 +21,7 @@ cargo build --release --locked --quiet
 [ -n "${BENCH_SKIP_SEED:-}" ] || psql "$PG/postgres" -qc 'DROP DATABASE IF EXISTS concierge_ledger_bench' -c 'CREATE DATABASE concierge_ledger_bench'
 psql "$DB" -qc 'CREATE EXTENSION IF NOT EXISTS pg_trgm'
 export DATABASE_URL="$DB" CONCIERGE_BIND="127.0.0.1:$PORT" RUST_LOG=warn \
-  CONCIERGE_ADMIN_EMAIL=bench@example.com CONCIERGE_ADMIN_PASSWORD=bench-password-123 \
+  CONCIERGE_ADMIN_EMAIL=bench@example.com CONCIERGE_ADMIN_PASSWORD=harbour-lights-2026 \
   CONCIERGE_JWT_SECRET=bench-secret-bench-secret-bench-secret \
   CONCIERGE_ENCRYPTION_KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f \
   CONCIERGE_RATE_LIMIT_PER_MINUTE=100000000 CONCIERGE_JOBS_INTERVAL_SECS=0
@@ -35,7 +35,7 @@ echo "seeded $GUESTS guests, $ENTRIES ledger entries in $(( $(date +%s) - t0 )) 
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -fsS "$B/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
 TOKEN=$(curl -fsS "$B/api/v1/auth/login" -H 'content-type: application/json' \
-  -d '{"email":"bench@example.com","password":"bench-password-123"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  -d '{"email":"bench@example.com","password":"harbour-lights-2026"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 export TOKEN GUESTS
 
 # Warm both paths briefly, then measure: API first, direct second, same database, same clients.

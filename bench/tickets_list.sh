@@ -19,7 +19,7 @@ if [ -z "${BENCH_SKIP_SEED:-}" ]; then
 fi
 psql "$DB" -qc 'CREATE EXTENSION IF NOT EXISTS pg_trgm'
 export DATABASE_URL="$DB" CONCIERGE_BIND="127.0.0.1:$PORT" RUST_LOG=warn \
-  CONCIERGE_ADMIN_EMAIL=bench@example.com CONCIERGE_ADMIN_PASSWORD=bench-password-123 \
+  CONCIERGE_ADMIN_EMAIL=bench@example.com CONCIERGE_ADMIN_PASSWORD=harbour-lights-2026 \
   CONCIERGE_JWT_SECRET=bench-secret-bench-secret-bench-secret \
   CONCIERGE_ENCRYPTION_KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f \
   CONCIERGE_RATE_LIMIT_PER_MINUTE=100000000 CONCIERGE_JOBS_INTERVAL_SECS=0
@@ -34,10 +34,10 @@ trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -fsS "$B/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
 login() { curl -fsS "$B/api/v1/auth/login" -H 'content-type: application/json' -d "{\"email\":\"$1\",\"password\":\"$2\"}" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'; }
-ADMIN=$(login bench@example.com bench-password-123)
+ADMIN=$(login bench@example.com harbour-lights-2026)
 curl -fsS "$B/api/v1/staff" -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' \
-  -d '{"email":"agent@bench.example","display_name":"Bench agent","role":"agent","property_ids":["bench-prop-1"],"password":"bench-password-123"}' >/dev/null 2>&1 || true
-AGENT=$(login agent@bench.example bench-password-123)
+  -d '{"email":"agent@bench.example","display_name":"Bench agent","role":"agent","property_ids":["bench-prop-1"],"password":"harbour-lights-2026"}' >/dev/null 2>&1 || true
+AGENT=$(login agent@bench.example harbour-lights-2026)
 
 # A cursor 90% of the way into the ids (newest first: ids below it remain).
 DEEP=$(python3 -c "import base64; print(base64.urlsafe_b64encode(b'd|00000000-%08x-7000-8000-000000000000' % ($N // 10)).decode().rstrip('='))")
