@@ -49,7 +49,7 @@ TIMEOUT = 10.0  # per request
 WORKERS = 8
 GUESTS = 6
 LOCKED_WRITERS = 3  # row-lock: clients on the locked guest (the 2-core default pool holds 4)
-SCENARIOS = ["pg-stop", "pg-terminate", "pg-crash", "server-kill", "row-lock", "two-instances"]
+SCENARIOS = ["pg-stop", "pg-terminate", "pg-crash", "server-kill", "row-lock", "two-instances", "audit-crash"]
 
 
 def free_port():
@@ -694,8 +694,50 @@ def run_two_instances(h):
     return sc
 
 
+def run_audit_crash(h):
+    """Unmasked reads share audit commits (group commit): under load, kill -9 the server, then
+    crash PostgreSQL; every read answered 200 must have its audit row (by request id)."""
+    sc = Scenario(h, "audit-crash")
+    paths = [f"/api/v1/customers/{g}" for g in sc.guests] + [f"/api/v1/customers?limit=5&q=fault{len(sc.guests) - 1}"]
+    for _ in range(WORKERS):
+        sc.start_reader(paths, group="audited", pause=0)
+    time.sleep(3)
+    srv = sc.servers[0]
+    srv.kill9()
+    time.sleep(1)
+    srv.start()
+    time.sleep(3)
+    h.pg.stop("immediate")
+    time.sleep(3)
+    h.pg.start()
+    sc.measure_recovery()
+    time.sleep(3)
+    sc.stop_load(drain=5)
+    acked = {r.headers.get("x-request-id") for g, _, r in sc.attempts if g == "audited" and r.status == 200}
+    stored = {row[0] for row in h.pg.sql("SELECT request_id FROM audit_log "
+                                         "WHERE action IN ('customer.read_unmasked', 'customer.list_unmasked')")}
+    missing = acked - stored
+    statuses = {}
+    for g, _, r in sc.attempts:
+        if g == "audited":
+            statuses[str(r.status or "error")] = statuses.get(str(r.status or "error"), 0) + 1
+    sc.figures.append(f"audited reads {dict(sorted(statuses.items()))} rows {len(stored)} "
+                      f"acknowledged without a row {len(missing)}")
+    if None in acked:
+        sc.failures.append("a 200 answer carried no x-request-id")
+    if missing:
+        sc.failures.append(f"{len(missing)} acknowledged unmasked reads have no audit row, e.g. {sorted(missing)[0]}")
+    if len(acked) < 100:
+        sc.failures.append(f"only {len(acked)} reads acknowledged: the load did not run")
+    bad = [s for s in statuses if s not in ("200", "503", "error")]
+    if bad:
+        sc.failures.append(f"answers other than 200/503 during the crashes: {bad}")
+    return sc
+
+
 RUNNERS = {"pg-stop": run_pg_stop, "pg-terminate": run_pg_terminate, "pg-crash": run_pg_crash,
-           "server-kill": run_server_kill, "row-lock": run_row_lock, "two-instances": run_two_instances}
+           "server-kill": run_server_kill, "row-lock": run_row_lock, "two-instances": run_two_instances,
+           "audit-crash": run_audit_crash}
 
 
 # ---------------------------------------------------------------- main

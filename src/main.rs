@@ -115,8 +115,8 @@ fn serve() -> Result<(), String> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
-    concierge::app::jobs::spawn(pool.clone(), interval);
-    let state = AppState::new(config, pool);
+    let state = AppState::new(config, pool.clone());
+    concierge::app::jobs::spawn(pool, interval, state.metrics.jobs.clone());
     actix_web::rt::System::new().block_on(async move {
         HttpServer::new(move || build_app(state.clone()))
             .bind(&bind)

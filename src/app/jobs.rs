@@ -5,6 +5,8 @@
 //! `serve` runs them every `CONCIERGE_JOBS_INTERVAL_SECS` (default 60: SLA breaches are seen within a minute; 0 = off);
 //! `concierge run-jobs` runs them once.
 
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -14,6 +16,7 @@ use crate::features::loyalty::ledger as loyalty;
 use crate::features::surveys::service as surveys;
 use crate::features::tickets::service as tickets;
 use crate::platform::error::ApiError;
+use crate::server::metrics::JobStats;
 
 const BATCH: i64 = 500;
 
@@ -83,8 +86,10 @@ fn run_all(conn: &mut crate::db::DbConnection, as_of: NaiveDateTime) -> Result<J
     Ok(report)
 }
 
-/// Starts the periodic runner on its own thread (no actix worker is blocked).
-pub fn spawn(pool: Pool, interval_secs: u64) {
+/// Starts the periodic runner on its own thread (no actix worker is blocked); each run is
+/// counted in `stats` (`/metrics`).
+pub fn spawn(pool: Pool, interval_secs: u64, stats: Arc<JobStats>) {
+    stats.interval_secs.store(interval_secs, Ordering::Relaxed);
     if interval_secs == 0 {
         log::info!("background jobs are off (CONCIERGE_JOBS_INTERVAL_SECS=0)");
         return;
@@ -93,7 +98,10 @@ pub fn spawn(pool: Pool, interval_secs: u64) {
         .name("concierge-jobs".into())
         .spawn(move || loop {
             std::thread::sleep(Duration::from_secs(interval_secs));
-            match run_once(&pool, chrono::Utc::now().naive_utc()) {
+            let started = std::time::Instant::now();
+            let outcome = run_once(&pool, chrono::Utc::now().naive_utc());
+            stats.record(started.elapsed(), outcome.is_ok());
+            match outcome {
                 Ok(r)
                     if r.expired_entries
                         + r.tiers_reviewed

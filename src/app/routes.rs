@@ -4,11 +4,13 @@
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::features;
-use crate::server::health;
+use crate::server::{health, metrics};
 
 /// Every route of the API.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(health::live).service(health::ready);
+    cfg.service(health::live)
+        .service(health::ready)
+        .service(metrics::metrics);
     features::sessions::api::routes(cfg);
     features::properties::api::routes(cfg);
     features::staff::api::routes(cfg);

@@ -65,6 +65,8 @@ pub enum Perm {
     SurveysReport,
     /// Survey settings (delays, expiry, bonus, consent rule).
     SurveysConfigure,
+    /// Operational metrics (`/metrics`; also open to a scraper on the loopback address).
+    MetricsRead,
 }
 
 impl Perm {
@@ -72,7 +74,9 @@ impl Perm {
         use Role::*;
         match self {
             Perm::PropertiesRead => &[Admin, Manager, Agent, Analyst],
-            Perm::PropertiesWrite | Perm::StaffManage | Perm::ApiKeysManage | Perm::AuditRead => &[Admin],
+            Perm::PropertiesWrite | Perm::StaffManage | Perm::ApiKeysManage | Perm::AuditRead | Perm::MetricsRead => {
+                &[Admin]
+            }
             Perm::CustomersRead => &[Admin, Manager, Agent, Analyst],
             Perm::CustomersWrite => &[Admin, Manager, Agent],
             Perm::CustomersGradeOverride => &[Admin, Manager],

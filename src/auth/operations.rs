@@ -29,6 +29,9 @@ pub enum Rule {
     StaffOrOwner(Perm),
     /// Every staff role and guests; API keys with the scope.
     Catalogue(Scope),
+    /// The permission, group-wide; or no credential at all from the loopback address without a
+    /// forwarding header (a scraper on the same host).
+    GroupWideOrLoopback(Perm),
 }
 
 const ALL_ROLES: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Analyst];
@@ -37,6 +40,7 @@ const ALL_ROLES: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Anal
 pub const OPERATIONS: &[(&str, Rule, &str)] = &[
     ("live", Rule::Public, ""),
     ("ready", Rule::Public, ""),
+    ("metrics", Rule::GroupWideOrLoopback(Perm::MetricsRead), ""),
     ("list_audit_log", Rule::GroupWide(Perm::AuditRead), ""),
     ("list_rewards", Rule::Catalogue(Scope::LoyaltyRead), ""),
     ("create_reward", Rule::GroupWide(Perm::RewardsManage), ""),
@@ -204,6 +208,7 @@ struct Grant {
     public: bool,
     link: bool,
     group_wide: bool,
+    loopback: bool,
 }
 
 impl Rule {
@@ -233,6 +238,11 @@ impl Rule {
             Rule::Staff(p) => perm(p),
             Rule::GroupWide(p) => Grant {
                 group_wide: true,
+                ..perm(p)
+            },
+            Rule::GroupWideOrLoopback(p) => Grant {
+                group_wide: true,
+                loopback: true,
                 ..perm(p)
             },
             Rule::StaffOrOwner(p) => Grant {
@@ -294,6 +304,9 @@ impl Rule {
         if g.link {
             parts.push("anyone holding the link's token".into());
         }
+        if g.loopback {
+            parts.push("without credentials from the loopback address, unless forwarded by a proxy".into());
+        }
         if !g.roles.is_empty() {
             parts.push(keys(&g));
         }
@@ -311,6 +324,7 @@ impl Rule {
             "customer": g.customer,
             "link_token": g.link,
             "group_wide": g.group_wide,
+            "loopback": g.loopback,
         })
     }
 }
@@ -324,6 +338,7 @@ fn none_like() -> Grant {
         public: false,
         link: false,
         group_wide: false,
+        loopback: false,
     }
 }
 

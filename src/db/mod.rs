@@ -2,13 +2,15 @@
 
 pub mod applied;
 pub mod dialect;
+pub mod group_commit;
 pub mod outbox;
 mod pool;
 pub mod schema;
 mod tx;
 
 pub use pool::{
-    build_bookkeeping_pool, build_pool, checkout, with_conn, Conn, ConnectionManager, Pool, PooledConn, SessionLimits,
+    build_bookkeeping_pool, build_pool, build_writer_pool, checkout, with_conn, Conn, ConnectionManager, Pool,
+    PooledConn, SessionLimits, CHECKOUT_STATS,
 };
 pub(crate) use tx::lock_row;
 pub use tx::{read_tx, write_tx};

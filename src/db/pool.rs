@@ -8,7 +8,7 @@
 //! uses them: requests see 503 only while the database is really away.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -158,10 +158,13 @@ fn suspect() -> bool {
 /// The pool's check-out timeout (≈1 s) answers 503.
 pub fn checkout(pool: &Pool) -> Result<PooledConn, ApiError> {
     // One deadline for the whole check-out, however many dead connections it meets.
-    let deadline = std::time::Instant::now() + pool.connection_timeout();
+    let started = std::time::Instant::now();
+    let deadline = started + pool.connection_timeout();
     for _ in 0..=pool.max_size() {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let mut conn = pool.get_timeout(left.max(Duration::from_millis(10)))?;
+        let got = pool.get_timeout(left.max(Duration::from_millis(10)));
+        CHECKOUT_STATS.record(started.elapsed(), got.is_ok());
+        let mut conn = got?;
         if !suspect() || conn.conn.batch_execute("SELECT 1").is_ok() {
             return Ok(conn);
         }
@@ -169,6 +172,37 @@ pub fn checkout(pool: &Pool) -> Result<PooledConn, ApiError> {
     }
     Err(ApiError::Unavailable("no live database connection".into()))
 }
+
+/// Check-outs of every pool of the process, for `/metrics`.
+#[derive(Default)]
+pub struct CheckoutStats {
+    pub checkouts: AtomicU64,
+    /// Check-outs that found no idle connection and waited (over 1 ms).
+    pub waits: AtomicU64,
+    pub wait_micros: AtomicU64,
+    /// Check-outs that gave up (503).
+    pub timeouts: AtomicU64,
+}
+
+impl CheckoutStats {
+    fn record(&self, waited: Duration, got: bool) {
+        self.checkouts.fetch_add(1, Ordering::Relaxed);
+        if waited > Duration::from_millis(1) {
+            self.waits.fetch_add(1, Ordering::Relaxed);
+            self.wait_micros.fetch_add(waited.as_micros() as u64, Ordering::Relaxed);
+        }
+        if !got {
+            self.timeouts.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+pub static CHECKOUT_STATS: CheckoutStats = CheckoutStats {
+    checkouts: AtomicU64::new(0),
+    waits: AtomicU64::new(0),
+    wait_micros: AtomicU64::new(0),
+    timeouts: AtomicU64::new(0),
+};
 
 /// Runs one use case on a checked-out connection; a database-unavailable failure checks the
 /// connection so a dead one leaves the pool.
@@ -200,6 +234,17 @@ pub fn build_pool(target: &DbTarget, max_size: Option<u32>, limits: SessionLimit
         .test_on_check_out(false)
         .build(ConnectionManager::with_limits(target.clone(), limits, false))
         .map_err(|e| format!("cannot open the database ({}): {e}", target.describe()))
+}
+
+/// One durable connection for the group-commit thread (`group_commit`): its commits never wait
+/// for a main-pool connection that the requests waiting on them hold.
+pub fn build_writer_pool(target: &DbTarget, limits: SessionLimits) -> Pool {
+    r2d2::Pool::builder()
+        .max_size(1)
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_millis(1000))
+        .test_on_check_out(false)
+        .build_unchecked(ConnectionManager::with_limits(target.clone(), limits, false))
 }
 
 /// A small pool for bookkeeping whose loss in a database crash is harmless: Idempotency-Key

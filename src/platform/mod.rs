@@ -7,5 +7,6 @@ pub mod crypto;
 pub mod error;
 pub mod fields;
 pub mod ids;
+pub mod metrics;
 pub mod money;
 pub mod page;

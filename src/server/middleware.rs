@@ -10,6 +10,8 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
 
+use crate::server::state::AppState;
+
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
@@ -39,7 +41,16 @@ pub async fn request_context(
         res.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
     }
     let status = res.status().as_u16();
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let seconds = started.elapsed().as_secs_f64();
+    let ms = seconds * 1000.0;
+    if let Some(state) = res.request().app_data::<actix_web::web::Data<AppState>>() {
+        state.metrics.observe(
+            method.as_str(),
+            res.request().match_pattern().as_deref(),
+            status,
+            seconds,
+        );
+    }
     if status >= 500 {
         log::warn!(target: "concierge::access", "{method} {path} {status} {ms:.1}ms rid={id}");
     } else {

@@ -10,6 +10,7 @@ pub mod http;
 pub mod idempotency;
 pub mod input_guard;
 pub mod json;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod state;

@@ -1,6 +1,6 @@
 //! Shared application state: pool, configuration, keys and limiters.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,6 +8,7 @@ use actix_web::web;
 
 use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::RateLimiter;
+use crate::db::group_commit::{GroupCommit, Write};
 use crate::db::{Backend, DbConnection, Pool};
 use crate::platform::crypto::Cipher;
 use crate::platform::error::ApiError;
@@ -31,6 +32,10 @@ pub struct AppState {
     pub admission: Arc<Admission>,
     /// Who credentials are, for a moment (`server::auth_cache`).
     pub auth_cache: Arc<crate::server::auth_cache::AuthCache>,
+    /// Shared commits of the audit rows of reads (`db::group_commit`).
+    pub group_commit: Arc<GroupCommit>,
+    /// Request, pool, job and commit figures for `/metrics`.
+    pub metrics: Arc<crate::server::metrics::Metrics>,
 }
 
 /// Bounds the use cases waiting for or holding a main-pool connection: past the bound a request
@@ -39,6 +44,8 @@ pub struct AppState {
 pub struct Admission {
     in_flight: AtomicUsize,
     limit: usize,
+    /// Use cases refused for overload (for `/metrics`).
+    pub refused: AtomicU64,
 }
 
 /// A place among the admitted use cases; given back when the use case ends (it travels into the
@@ -61,12 +68,23 @@ impl Admission {
         Admission {
             in_flight: AtomicUsize::new(0),
             limit,
+            refused: AtomicU64::new(0),
         }
+    }
+
+    /// Use cases admitted and not yet finished.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
     }
 
     pub fn enter(self: &Arc<Self>) -> Result<Admitted, ApiError> {
         if self.in_flight.fetch_add(1, Ordering::AcqRel) >= self.limit {
             self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            self.refused.fetch_add(1, Ordering::Relaxed);
             return Err(ApiError::Unavailable(
                 "overloaded: too many requests waiting for the database".into(),
             ));
@@ -89,6 +107,11 @@ impl AppState {
                 config.auth_cache_ms,
             ))),
             bookkeeping: crate::db::build_bookkeeping_pool(&config.database, &pool, config.db_limits),
+            metrics: Arc::new(crate::server::metrics::Metrics::default()),
+            group_commit: GroupCommit::start(
+                "audit",
+                crate::db::build_writer_pool(&config.database, config.db_limits),
+            ),
             config: Arc::new(config),
             pool,
         }
@@ -107,6 +130,21 @@ impl AppState {
             f(conn)
         })
         .await
+    }
+
+    /// Like `db`, for a read that must leave a durable write (its audit row) before it is
+    /// answered: the use case returns its value and that write, which joins the next shared
+    /// commit (`db::group_commit`). The answer waits for the commit; a failed commit is 503.
+    pub async fn db_then_commit<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<(T, Option<Write>), ApiError> + Send + 'static,
+    {
+        let (value, write) = self.db(f).await?;
+        if let Some(write) = write {
+            self.group_commit.commit(write).await?;
+        }
+        Ok(value)
     }
 
     /// Like `db`, outside admission control: only for the few steps that must not be refused

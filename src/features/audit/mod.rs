@@ -8,13 +8,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Principal;
+use crate::db::group_commit::Write;
 use crate::db::schema::audit_log;
 use crate::db::DbConnection;
 use crate::platform::error::ApiError;
 use crate::platform::ids::{new_id, now};
 use crate::platform::page::{self as pagination, Order, Page, PageItem, PageParams};
 
-/// Appends one entry. `details` must not hold personal data (ids and field names only).
+/// Appends one entry in the caller's transaction. `details` must not hold personal data (ids
+/// and field names only).
 pub fn record(
     conn: &mut DbConnection,
     who: &Principal,
@@ -23,21 +25,64 @@ pub fn record(
     target_id: Option<&str>,
     details: serde_json::Value,
 ) -> Result<(), ApiError> {
-    diesel::insert_into(audit_log::table)
-        .values((
-            audit_log::id.eq(new_id()),
-            audit_log::occurred_at.eq(now()),
-            audit_log::actor_kind.eq(who.actor_kind()),
-            audit_log::actor_id.eq(Some(who.actor_id())),
-            audit_log::action.eq(action),
-            audit_log::target_kind.eq(target_kind),
-            audit_log::target_id.eq(target_id),
-            audit_log::ip.eq(who.ip.as_deref()),
-            audit_log::request_id.eq(who.request_id.as_deref()),
-            audit_log::details.eq(details.to_string()),
-        ))
-        .execute(conn)?;
-    Ok(())
+    NewEntry::new(who, action, target_kind, target_id, details).insert(conn)
+}
+
+/// The entry of a read, to be committed with the audit rows of concurrent reads before the
+/// answer is sent (`AppState::db_then_commit`); stamped now, when the read happened.
+pub fn deferred(
+    who: &Principal,
+    action: &str,
+    target_kind: &str,
+    target_id: Option<&str>,
+    details: serde_json::Value,
+) -> Write {
+    let entry = NewEntry::new(who, action, target_kind, target_id, details);
+    Box::new(move |conn| entry.insert(conn))
+}
+
+/// One entry to append, as stored.
+#[derive(Insertable)]
+#[diesel(table_name = audit_log)]
+struct NewEntry {
+    id: String,
+    occurred_at: NaiveDateTime,
+    actor_kind: String,
+    actor_id: Option<String>,
+    action: String,
+    target_kind: String,
+    target_id: Option<String>,
+    ip: Option<String>,
+    request_id: Option<String>,
+    details: String,
+}
+
+impl NewEntry {
+    fn new(
+        who: &Principal,
+        action: &str,
+        target_kind: &str,
+        target_id: Option<&str>,
+        details: serde_json::Value,
+    ) -> Self {
+        NewEntry {
+            id: new_id(),
+            occurred_at: now(),
+            actor_kind: who.actor_kind().to_string(),
+            actor_id: Some(who.actor_id().to_string()),
+            action: action.to_string(),
+            target_kind: target_kind.to_string(),
+            target_id: target_id.map(str::to_string),
+            ip: who.ip.clone(),
+            request_id: who.request_id.clone(),
+            details: details.to_string(),
+        }
+    }
+
+    fn insert(&self, conn: &mut DbConnection) -> Result<(), ApiError> {
+        diesel::insert_into(audit_log::table).values(self).execute(conn)?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -7,17 +7,24 @@ use super::db::{load_records, load_row, recent_stays};
 use super::render::render;
 use super::rules::{audits_reads, check_system_ref};
 use crate::auth::{Perm, PersonalView, Principal};
+use crate::db::group_commit::Write;
 use crate::db::schema::customer_external_refs;
-use crate::db::{read_tx, write_tx, DbConnection};
+use crate::db::{read_tx, DbConnection};
 use crate::features::audit;
 use crate::features::guests::model::*;
 use crate::platform::crypto::Cipher;
 use crate::platform::error::ApiError;
 
-/// The 360° view of one guest.
-pub fn get(conn: &mut DbConnection, cipher: &Cipher, who: &Principal, id: &str) -> Result<Customer, ApiError> {
+/// The 360° view of one guest, read in one read-only transaction. An unmasked read also
+/// returns its audit row, which the caller commits before answering (`db_then_commit`).
+pub fn get(
+    conn: &mut DbConnection,
+    cipher: &Cipher,
+    who: &Principal,
+    id: &str,
+) -> Result<(Customer, Option<Write>), ApiError> {
     who.require_staff_or_owner(Perm::CustomersRead, id, "customer")?;
-    let body = |conn: &mut DbConnection| {
+    let c = read_tx(conn, |conn| {
         let row = load_row(conn, id)?;
         let rec = load_records(conn, vec![row])?
             .pop()
@@ -26,16 +33,11 @@ pub fn get(conn: &mut DbConnection, cipher: &Cipher, who: &Principal, id: &str) 
         if who.personal_view() != PersonalView::Hidden {
             c.recent_stays = Some(recent_stays(conn, who, id)?);
         }
-        if audits_reads(who) {
-            audit::record(conn, who, "customer.read_unmasked", "customer", Some(id), json!({}))?;
-        }
         Ok(c)
-    };
-    if audits_reads(who) {
-        write_tx(conn, body)
-    } else {
-        read_tx(conn, body)
-    }
+    })?;
+    let audit =
+        audits_reads(who).then(|| audit::deferred(who, "customer.read_unmasked", "customer", Some(id), json!({})));
+    Ok((c, audit))
 }
 
 pub fn get_by_ref(
@@ -44,7 +46,7 @@ pub fn get_by_ref(
     who: &Principal,
     system: &str,
     external_id: &str,
-) -> Result<Customer, ApiError> {
+) -> Result<(Customer, Option<Write>), ApiError> {
     who.require(Perm::CustomersRead)?;
     let r = check_system_ref(system, external_id)?;
     let id: Option<String> = customer_external_refs::table

@@ -7,8 +7,9 @@ use super::db::{filter_text, load_records, CustomerRow};
 use super::render::render;
 use super::rules::audits_reads;
 use crate::auth::{Perm, PersonalView, Principal};
+use crate::db::group_commit::Write;
 use crate::db::schema::{customer_tags, customers, stays};
-use crate::db::{read_tx, write_tx, Backend, DbConnection, MultiBackend};
+use crate::db::{read_tx, Backend, DbConnection, MultiBackend};
 use crate::features::audit;
 use crate::features::guests::model::*;
 use crate::platform::crypto::Cipher;
@@ -22,7 +23,7 @@ pub fn list(
     who: &Principal,
     f: &CustomerFilter,
     page: &PageParams,
-) -> Result<CustomerPage, ApiError> {
+) -> Result<(CustomerPage, Option<Write>), ApiError> {
     who.require(Perm::CustomersRead)?;
     if f.q.is_some() || f.email.is_some() || f.phone.is_some() || f.tag.is_some() {
         who.require_personal_search()?;
@@ -55,24 +56,15 @@ pub fn list(
         let (rows, next_cursor) = pagination::finish(rows, &cur, |r| &r.id);
         let recs = load_records(conn, rows)?;
         let data: Vec<Customer> = recs.iter().map(|r| render(r, who.personal_view(), cipher)).collect();
-        if audited && !data.is_empty() {
-            let ids: Vec<&str> = data.iter().map(|c| c.id.as_str()).collect();
-            audit::record(
-                conn,
-                who,
-                "customer.list_unmasked",
-                "customer",
-                None,
-                json!({"ids": ids}),
-            )?;
-        }
         Ok(CustomerPage { data, next_cursor })
     };
-    if audited {
-        write_tx(conn, body)
-    } else {
-        read_tx(conn, body)
-    }
+    let page = read_tx(conn, body)?;
+    // Unmasked lists are audited with the ids they showed, committed before the answer.
+    let audit = (audited && !page.data.is_empty()).then(|| {
+        let ids: Vec<&str> = page.data.iter().map(|c| c.id.as_str()).collect();
+        audit::deferred(who, "customer.list_unmasked", "customer", None, json!({"ids": ids}))
+    });
+    Ok((page, audit))
 }
 
 /// The personal-data filters, checked: `q` lower-cased, email, phone and tag normalized.

@@ -102,7 +102,8 @@ async fn every_operation_enforces_the_rule_its_spec_states() {
                 let code = r.status.as_u16();
                 checked += 1;
                 if *caller == Kind::Anonymous {
-                    if code != 401 {
+                    // The test client is on the loopback address: a local scrape (tested apart).
+                    if code != 401 && rule["loopback"] != true {
                         wrong.push(format!("{method} {path}: no credentials got {code}: {}", r.raw));
                     }
                 } else if allowed(rule, *caller) {

@@ -18,7 +18,9 @@ use crate::server::state::AppState;
 pub async fn get_me(state: web::Data<AppState>, p: Principal) -> Result<HttpResponse, ApiError> {
     let id = p.require_customer()?.to_string();
     let cipher = state.cipher.clone();
-    let c = state.db(move |conn| customers::get(conn, &cipher, &p, &id)).await?;
+    let c = state
+        .db_then_commit(move |conn| customers::get(conn, &cipher, &p, &id))
+        .await?;
     Ok(with_etag(HttpResponse::Ok(), c.version).json(c))
 }
 

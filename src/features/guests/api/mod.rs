@@ -30,7 +30,7 @@ pub async fn list_customers(
     let cipher = state.cipher.clone();
     let (f, page) = (f.into_inner(), page.into_inner());
     let out = state
-        .db(move |conn| customers::list(conn, &cipher, &p, &f, &page))
+        .db_then_commit(move |conn| customers::list(conn, &cipher, &p, &f, &page))
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }
@@ -65,7 +65,9 @@ pub async fn get_customer(
 ) -> Result<HttpResponse, ApiError> {
     let cipher = state.cipher.clone();
     let id = id.into_inner();
-    let c = state.db(move |conn| customers::get(conn, &cipher, &p, &id)).await?;
+    let c = state
+        .db_then_commit(move |conn| customers::get(conn, &cipher, &p, &id))
+        .await?;
     Ok(with_etag(HttpResponse::Ok(), c.version).json(c))
 }
 
@@ -110,7 +112,7 @@ pub async fn get_customer_by_ref(
     let cipher = state.cipher.clone();
     let (system, ext) = path.into_inner();
     let c = state
-        .db(move |conn| customers::get_by_ref(conn, &cipher, &p, &system, &ext))
+        .db_then_commit(move |conn| customers::get_by_ref(conn, &cipher, &p, &system, &ext))
         .await?;
     Ok(with_etag(HttpResponse::Ok(), c.version).json(c))
 }
