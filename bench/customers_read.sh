@@ -3,13 +3,14 @@
 # (/health/live) measured in the same run, so the ratio survives a noisy shared machine.
 #   bench/customers_read.sh                 # PostgreSQL at postgres://postgres@127.0.0.1:5432
 #   BENCH_DB=sqlite bench/customers_read.sh # a temp SQLite file
-# Knobs: BENCH_SECONDS (15), BENCH_CONNECTIONS (32), BENCH_GUESTS (1000).
+# Knobs: BENCH_SECONDS (15), BENCH_CONNECTIONS (32), BENCH_GUESTS (1000), BENCH_NO_BUILD=1 (use the
+# built binary). The last lines are `RESULT name=… figure=… ceiling=… ratio=…` (bench/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${BENCH_SECONDS:-15}"; CONNS="${BENCH_CONNECTIONS:-32}"; GUESTS="${BENCH_GUESTS:-1000}"
 PORT=18090; B="http://127.0.0.1:$PORT"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release --locked --quiet
+[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release --locked --quiet
 if [ "${BENCH_DB:-postgres}" = sqlite ]; then
   dir="$(mktemp -d)"; DB_URL="sqlite://$dir/bench.db"
 else
@@ -63,3 +64,7 @@ printf '%-44s %10s req/s  p99 %s  non-2xx %s\n' "GET /health/live (trivial JSON)
 printf '%-44s %10s req/s  p99 %s  non-2xx %s\n' "GET /customers/{id} as agent (masked)" "$A" "$(p99 agent)" "$(non2xx agent)"
 printf '%-44s %10s req/s  p99 %s  non-2xx %s\n' "GET /customers/{id} as admin (audited)" "$M" "$(p99 admin)" "$(non2xx admin)"
 python3 -c "import sys; t,a,m=map(float,sys.argv[1:]); print(f'ratio agent/trivial = {a/t:.3f}   admin/trivial = {m/t:.3f}')" "$T" "$A" "$M"
+DBK=${DB_URL%%://*}
+python3 -c "import sys; t,a,m=map(float,sys.argv[1:4]); db=sys.argv[4]
+print(f'RESULT name=customers_read.{db}.agent figure={a:.0f}req/s ceiling={t:.0f}req/s ratio={a/t:.3f} target=n/a met=n/a')
+print(f'RESULT name=customers_read.{db}.admin figure={m:.0f}req/s ceiling={t:.0f}req/s ratio={m/t:.3f} target=n/a met=n/a')" "$T" "$A" "$M" "$DBK"

@@ -9,6 +9,8 @@
 #  4. prints postings/s of both, the ratio, p50/p99, the statement page latency at a deep cursor
 #     (19,500 entries in) next to the first page, and checks balance = Σ entries afterwards.
 #   bench/ledger_load.sh          # PostgreSQL at postgres://postgres@127.0.0.1:5432 (BENCH_PG)
+# BENCH_NO_BUILD=1 uses the built binary. The last lines are `RESULT name=… figure=… ceiling=… ratio=…`
+# (bench/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${BENCH_SECONDS:-20}"; CLIENTS="${BENCH_CLIENTS:-16}"; GUESTS="${BENCH_GUESTS:-100000}"
@@ -16,7 +18,7 @@ PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"; DB="$PG/concierge_ledger_b
 PORT=18091; B="http://127.0.0.1:$PORT"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 command -v pgbench >/dev/null || { apt-get update -qq && apt-get install -y -qq postgresql-contrib; }
-cargo build --release --locked --quiet
+[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release --locked --quiet
 
 [ -n "${BENCH_SKIP_SEED:-}" ] || psql "$PG/postgres" -qc 'DROP DATABASE IF EXISTS concierge_ledger_bench' -c 'CREATE DATABASE concierge_ledger_bench'
 psql "$DB" -qc 'CREATE EXTENSION IF NOT EXISTS pg_trgm'
@@ -68,9 +70,12 @@ echo
 echo "ledger postings, $CLIENTS clients, ${SECS}s each, PostgreSQL, $ENTRIES entries seeded (now $TOTAL)"
 printf '%-46s %10s /s   p50 %s  p99 %s  non-2xx %s %s\n' "API  POST /customers/{id}/loyalty/adjustments" "$API" "$P50" "$P99" "$NON2XX" "$ERRS"
 printf '%-46s %10s /s   latency avg %s  failed %s\n' "SQL  same transaction via pgbench" "$DIRECT" "$DLAT" "${DFAIL:-0}"
-python3 -c "import sys; a,d=map(float,sys.argv[1:]); print(f'ratio API/direct = {a/d:.2f}  (target >= 0.70)')" "$API" "$DIRECT"
+python3 -c "import sys; a,d=map(float,sys.argv[1:]); print(f'ratio API/direct = {a/d:.2f}  (target >= 0.80)')" "$API" "$DIRECT"
 printf 'statement page (limit 50), first page: p50 %s p99 %s   at a deep cursor (19,500 in): p50 %s p99 %s\n' \
   "$(awk '$1=="50%" {print $2}' /tmp/ledger-first.txt)" "$(awk '$1=="99%" {print $2}' /tmp/ledger-first.txt)" \
   "$(awk '$1=="50%" {print $2}' /tmp/ledger-deep.txt)" "$(awk '$1=="99%" {print $2}' /tmp/ledger-deep.txt)"
 echo "accounts whose balance != sum of entries or < 0: $BAD"
+python3 -c "import sys; a,d=map(float,sys.argv[1:3]); r=a/d
+print(f'RESULT name=ledger_load.postgres.postings figure={a:.0f}/s ceiling={d:.0f}/s ratio={r:.2f} target=ratio>=0.80 met={\"yes\" if r >= 0.80 else \"NO\"}')" "$API" "$DIRECT"
+echo "RESULT name=ledger_load.postgres.balance_invariant figure=$BAD ceiling=- ratio=- target=0_bad_accounts,0_non-2xx met=$([ "$BAD" = 0 ] && [ "$NON2XX" = 0 ] && echo yes || echo NO)"
 [ "$BAD" = 0 ] && [ "$NON2XX" = 0 ]

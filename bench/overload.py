@@ -11,7 +11,8 @@ threads that each read a guest page and post an interaction, as fast as they can
 `--seconds`. Prints, per status, the count and the latency p50/p99/max, and the ceiling it is
 judged against: the latency of `/health/live` (no database) measured in the same run under the
 same load. Admission control and the 1 s pool check-out should keep every answer — 2xx or 503
-with Retry-After — within about 2 s; no 5xx other than 503.
+with Retry-After — within about 2 s; no 5xx other than 503. The last lines are
+`RESULT name=… figure=… ceiling=… ratio=… target=… met=…` (bench/run.sh).
 """
 import argparse, http.client, json, os, socket, subprocess, sys, tempfile, threading, time  # noqa: E401
 
@@ -118,6 +119,12 @@ def main():
               f"API max / 2 s bound = {max(all_lat) / 2.0:.2f}; API p99 / ceiling = "
               f"{pct(all_lat, 99) / max(ceiling, 1e-3):.1f}")
         bad = [s for s in by if s != 503 and (not isinstance(s, int) or s >= 500)]
+        db = "postgres" if a.database_url else "sqlite"
+        worst = max(all_lat)
+        print(f"RESULT name=overload.{db}.max_latency figure={worst * 1000:.0f}ms ceiling=2000ms "
+              f"ratio={worst / 2.0:.2f} target=max<=2s,no_5xx_but_503 met={'NO' if bad or worst > 2.0 else 'yes'}")
+        print(f"RESULT name=overload.{db}.p99 figure={pct(all_lat, 99) * 1000:.0f}ms ceiling={ceiling * 1000:.0f}ms "
+              f"ratio={pct(all_lat, 99) / max(ceiling, 1e-3):.1f} target=n/a met=n/a")
         return 1 if bad else 0
     finally:
         srv.terminate()

@@ -6,13 +6,15 @@
 # printing p50/p99 and req/s next to GET /health/live measured in the same run; then the
 # ticket report over a year and over 30 days (one client: it is an analyst's request).
 #   bench/tickets_list.sh          # PostgreSQL at postgres://postgres@127.0.0.1:5432 (BENCH_PG)
+# BENCH_NO_BUILD=1 uses the built binary. The last lines are `RESULT name=… figure=… ceiling=… ratio=…`
+# (bench/run.sh): req/s of each row against /health/live's in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${BENCH_TICKETS:-1000000}"; SECS="${BENCH_SECONDS:-10}"; CLIENTS="${BENCH_CLIENTS:-8}"
 PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"; DB="$PG/concierge_tickets_bench"
 PORT=18092; B="http://127.0.0.1:$PORT"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release --locked --quiet
+[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release --locked --quiet
 
 if [ -z "${BENCH_SKIP_SEED:-}" ]; then
   psql "$PG/postgres" -qc 'DROP DATABASE IF EXISTS concierge_tickets_bench' -c 'CREATE DATABASE concierge_tickets_bench'
@@ -46,7 +48,9 @@ run() { # name token path [clients]
   printf '%-58s %9s req/s  p50 %8s  p99 %8s  non-2xx %s\n' "$1" "$(awk '/Requests\/sec/ {print $2}' /tmp/tickets-wrk.txt)" \
     "$(awk '$1=="50%" {print $2}' /tmp/tickets-wrk.txt)" "$(awk '$1=="99%" {print $2}' /tmp/tickets-wrk.txt)" \
     "$(awk '/Non-2xx/ {n=$NF} END {print n+0}' /tmp/tickets-wrk.txt)"
+  RESULTS+=("$1|$(awk '/Requests\/sec/ {print $2}' /tmp/tickets-wrk.txt)|$(awk '$1=="99%" {print $2}' /tmp/tickets-wrk.txt)")
 }
+RESULTS=()
 curl -fsS -H "authorization: Bearer $ADMIN" "$B/api/v1/tickets?limit=50&cursor=$DEEP" \
   | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["data"])==50, d; print("deep page starts at", d["data"][0]["id"])'
 wrk -t2 -c"$CLIENTS" -d3s -H "authorization: Bearer $ADMIN" "$B/api/v1/tickets?limit=50" >/dev/null
@@ -62,3 +66,12 @@ run "agent (one property), deep cursor" "$AGENT" "/api/v1/tickets?limit=50&curso
 run "agent (one property), state=new, deep cursor" "$AGENT" "/api/v1/tickets?limit=50&state=new&cursor=$DEEP"
 run "admin, report for a year, all properties (1 client)" "$ADMIN" "/api/v1/ticket-reports?from=$(date -u -d '364 days ago' +%F)&to=$(date -u +%F)" 1
 run "admin, report for 30 days, one property (1 client)" "$ADMIN" "/api/v1/ticket-reports?property_id=bench-prop-1" 1
+echo
+# RESULT lines: each row's req/s against the trivial endpoint's (the first row), p99 alongside.
+printf '%s\n' "${RESULTS[@]}" | python3 -c "
+import re, sys
+rows = [l.rstrip('\n').split('|') for l in sys.stdin if l.strip()]
+floor = float(rows[0][1])
+for name, rps, p99 in rows[1:]:
+    slug = re.sub(r'[^a-z0-9]+', '_', name.lower()).strip('_')
+    print(f'RESULT name=tickets_list.postgres.{slug} figure={float(rps):.1f}req/s(p99={p99}) ceiling={floor:.0f}req/s ratio={float(rps) / floor:.3f} target=n/a met=n/a')"

@@ -6,12 +6,14 @@ use actix_web::HttpServer;
 use concierge::server::config::Config;
 use concierge::{app, build_app, db, features, AppState};
 
-const USAGE: &str = "usage: concierge [serve|migrate|seed-demo|openapi]
+const USAGE: &str = "usage: concierge [serve|migrate|seed-demo|run-jobs|import FILE|openapi]
 
   serve       run the HTTP API (default); migrates the database first
   migrate     apply pending database migrations and exit
   seed-demo   load a demo hotel group (properties, staff of each role, guests)
-  run-jobs    run the background jobs once (points expiry, yearly tier review)
+  run-jobs    run the background jobs once (SLA sweep, points expiry, tier review, imports)
+  import FILE import guests from an NDJSON or CSV file (as POST /api/v1/customer-imports),
+              with a progress bar; --format ndjson|csv when the extension does not say
   openapi     print the OpenAPI document
 
 environment: DATABASE_URL (default sqlite://./data/concierge.db), CONCIERGE_BIND
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         "migrate" => migrate().map(|n| println!("applied {n} migration(s)")),
         "seed-demo" => seed_demo(),
         "run-jobs" => run_jobs(),
+        "import" => import(std::env::args().skip(2).collect()),
         "openapi" => {
             let spec = concierge::openapi_spec();
             match serde_json::to_string_pretty(&spec) {
@@ -79,8 +82,10 @@ fn seed_demo() -> Result<(), String> {
 }
 
 fn run_jobs() -> Result<(), String> {
-    let (_, pool) = prepare()?;
-    let report = concierge::app::jobs::run_once(&pool, chrono::Utc::now().naive_utc()).map_err(|e| e.to_string())?;
+    let (config, pool) = prepare()?;
+    let state = AppState::new(config, pool);
+    let report = concierge::app::jobs::run_once_with_imports(&state, chrono::Utc::now().naive_utc())
+        .map_err(|e| e.to_string())?;
     println!("{report}");
     Ok(())
 }
@@ -117,6 +122,7 @@ fn serve() -> Result<(), String> {
         .unwrap_or(60);
     let state = AppState::new(config, pool.clone());
     concierge::app::jobs::spawn(pool, interval, state.metrics.jobs.clone());
+    concierge::app::jobs::start_workers(&state);
     actix_web::rt::System::new().block_on(async move {
         HttpServer::new(move || build_app(state.clone()))
             .bind(&bind)
@@ -127,4 +133,10 @@ fn serve() -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())
     })
+}
+
+fn import(args: Vec<String>) -> Result<(), String> {
+    let (config, pool) = prepare()?;
+    let state = AppState::new(config, pool);
+    app::import_cli::run(&state, &args)
 }

@@ -30,19 +30,21 @@ pub struct JobReport {
     pub expired_entries: usize,
     pub tiers_reviewed: usize,
     pub tiers_downgraded: usize,
+    pub imports_applied: usize,
 }
 
 impl std::fmt::Display for JobReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "SLA breaches: {} first response, {} resolution; tickets auto-closed: {}; expired entries: {}, tiers reviewed: {}, downgraded: {}",
+            "SLA breaches: {} first response, {} resolution; tickets auto-closed: {}; expired entries: {}, tiers reviewed: {}, downgraded: {}; imports applied: {}",
             self.first_response_breaches,
             self.resolution_breaches,
             self.tickets_auto_closed,
             self.expired_entries,
             self.tiers_reviewed,
-            self.tiers_downgraded
+            self.tiers_downgraded,
+            self.imports_applied
         )
     }
 }
@@ -52,6 +54,17 @@ impl std::fmt::Display for JobReport {
 pub fn run_once(pool: &Pool, as_of: NaiveDateTime) -> Result<JobReport, ApiError> {
     super::reactions::install();
     crate::db::with_conn(pool, |conn| run_all(conn, as_of))
+}
+
+/// `concierge run-jobs`: the periodic jobs, then every waiting bulk import.
+pub fn run_once_with_imports(
+    state: &crate::server::state::AppState,
+    as_of: NaiveDateTime,
+) -> Result<JobReport, ApiError> {
+    let mut report = run_once(&state.pool, as_of)?;
+    report.imports_applied =
+        crate::features::guests::imports::run_pending(&state.pool, &state.cipher, &state.config.instance_id)?;
+    Ok(report)
 }
 
 fn run_all(conn: &mut crate::db::DbConnection, as_of: NaiveDateTime) -> Result<JobReport, ApiError> {
@@ -84,6 +97,19 @@ fn run_all(conn: &mut crate::db::DbConnection, as_of: NaiveDateTime) -> Result<J
         }
     }
     Ok(report)
+}
+
+/// Starts this app's workers (bulk imports), which end when the app's state is dropped.
+pub fn start_workers(state: &crate::server::state::AppState) {
+    if state.config.import_worker {
+        crate::features::guests::imports::spawn_worker(
+            state.pool.clone(),
+            state.cipher.clone(),
+            state.config.instance_id.clone(),
+            state.workers.imports.clone(),
+            Duration::from_secs(2),
+        );
+    }
 }
 
 /// Starts the periodic runner on its own thread (no actix worker is blocked); each run is

@@ -1,5 +1,6 @@
 //! Wiring only: the app (routes, middleware, state), reactions between features, jobs, seed.
 
+pub mod import_cli;
 pub mod jobs;
 pub mod reactions;
 pub mod routes;

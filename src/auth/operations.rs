@@ -41,6 +41,12 @@ pub const OPERATIONS: &[(&str, Rule, &str)] = &[
     ("live", Rule::Public, ""),
     ("ready", Rule::Public, ""),
     ("metrics", Rule::GroupWideOrLoopback(Perm::MetricsRead), ""),
+    ("create_customer_import", Rule::Staff(Perm::CustomersWrite), ""),
+    (
+        "get_customer_import",
+        Rule::Staff(Perm::CustomersWrite),
+        "Their own imports; unrestricted admins see every import.",
+    ),
     ("list_audit_log", Rule::GroupWide(Perm::AuditRead), ""),
     ("list_rewards", Rule::Catalogue(Scope::LoyaltyRead), ""),
     ("create_reward", Rule::GroupWide(Perm::RewardsManage), ""),

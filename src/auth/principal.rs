@@ -171,3 +171,114 @@ impl Principal {
         self.properties().ids()
     }
 }
+
+/// A principal as stored with work that runs later on its behalf (a bulk import): who it is,
+/// with the role or scopes and properties it had when the work was accepted.
+#[derive(Debug, Serialize, Deserialize)]
+struct Snapshot {
+    kind: String,
+    id: String,
+    role: Option<Role>,
+    #[serde(default)]
+    scopes: Vec<Scope>,
+    /// `None`: every property; otherwise these (never empty).
+    properties: Option<Vec<String>>,
+}
+
+impl Principal {
+    /// The stored form of this principal (`None` for guests and for a property list that could
+    /// not be read: such work is refused rather than run with more rights).
+    pub fn snapshot(&self) -> Option<String> {
+        let properties = |p: &PropertyScope| match p {
+            PropertyScope::All => Some(None),
+            PropertyScope::Only(ids) => Some(Some(ids.clone())),
+            PropertyScope::Nothing => None,
+        };
+        let s = match &self.actor {
+            Actor::Staff(s) => Snapshot {
+                kind: "staff".into(),
+                id: s.id.clone(),
+                role: Some(s.role),
+                scopes: vec![],
+                properties: properties(&s.properties)?,
+            },
+            Actor::ApiKey(k) => Snapshot {
+                kind: "api_key".into(),
+                id: k.id.clone(),
+                role: None,
+                scopes: k.scopes.clone(),
+                properties: properties(&k.properties)?,
+            },
+            Actor::System(name) => Snapshot {
+                kind: "system".into(),
+                id: name.clone(),
+                role: None,
+                scopes: vec![],
+                properties: None,
+            },
+            Actor::Customer { .. } => return None,
+        };
+        serde_json::to_string(&s).ok()
+    }
+
+    /// The principal a snapshot stored; `None` when it cannot be read (fails closed).
+    pub fn from_snapshot(stored: &str) -> Option<Principal> {
+        let s: Snapshot = serde_json::from_str(stored).ok()?;
+        let properties = match s.properties {
+            None => PropertyScope::All,
+            Some(ids) if !ids.is_empty() => PropertyScope::Only(ids),
+            Some(_) => return None,
+        };
+        let actor = match s.kind.as_str() {
+            "staff" => Actor::Staff(StaffActor {
+                id: s.id,
+                role: s.role?,
+                properties,
+            }),
+            "api_key" => Actor::ApiKey(KeyActor {
+                id: s.id,
+                scopes: s.scopes,
+                properties,
+            }),
+            "system" => Actor::System(s.id),
+            _ => return None,
+        };
+        Some(Principal {
+            actor,
+            ip: None,
+            request_id: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    use super::*;
+
+    #[test]
+    fn snapshots_round_trip_and_fail_closed() {
+        let staff = Principal {
+            actor: Actor::Staff(StaffActor {
+                id: "s1".into(),
+                role: Role::Agent,
+                properties: PropertyScope::Only(vec!["p1".into()]),
+            }),
+            ip: None,
+            request_id: None,
+        };
+        let back = Principal::from_snapshot(&staff.snapshot().unwrap()).unwrap();
+        assert_eq!(back.staff().unwrap().role, Role::Agent);
+        assert!(back.properties().covers("p1") && !back.properties().covers("p2"));
+        let guest = Principal {
+            actor: Actor::Customer {
+                customer_id: "c".into(),
+            },
+            ip: None,
+            request_id: None,
+        };
+        assert!(guest.snapshot().is_none());
+        assert!(Principal::from_snapshot(r#"{"kind":"staff","id":"x","role":null,"properties":null}"#).is_none());
+        assert!(Principal::from_snapshot(r#"{"kind":"staff","id":"x","role":"admin","properties":[]}"#).is_none());
+        assert!(Principal::from_snapshot("not json").is_none());
+    }
+}

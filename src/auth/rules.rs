@@ -108,6 +108,12 @@ impl Principal {
         }
     }
 
+    /// Whether the caller may see work another caller started (a bulk import, with its failed
+    /// lines): unrestricted admins only; everyone else sees their own.
+    pub fn sees_others_work(&self) -> bool {
+        self.staff().is_some_and(|s| s.role == Role::Admin) && self.properties().is_all()
+    }
+
     /// Whether the caller may see and manage a staff member or API key working at `target`:
     /// only when every property of `target` is one of the caller's (an unrestricted admin
     /// manages everyone; a restricted one never someone with all properties).

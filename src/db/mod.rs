@@ -13,7 +13,7 @@ pub use pool::{
     PooledConn, SessionLimits, CHECKOUT_STATS,
 };
 pub(crate) use tx::lock_row;
-pub use tx::{read_tx, write_tx};
+pub use tx::{read_tx, savepoint, write_tx};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;

@@ -235,6 +235,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    customer_imports (id) {
+        id -> Text,
+        format -> Text,
+        state -> Text,
+        header -> Nullable<Text>,
+        total -> BigInt,
+        processed -> BigInt,
+        created -> BigInt,
+        updated -> BigInt,
+        failed -> BigInt,
+        actor -> Text,
+        actor_kind -> Text,
+        actor_id -> Text,
+        idempotency_key -> Nullable<Text>,
+        body_sha256 -> Nullable<Text>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    customer_import_chunks (import_id, seq) {
+        import_id -> Text,
+        seq -> BigInt,
+        first_line -> BigInt,
+        records -> Text,
+    }
+}
+
+diesel::table! {
+    customer_import_errors (import_id, line, field) {
+        import_id -> Text,
+        line -> BigInt,
+        field -> Text,
+        message -> Text,
+    }
+}
+
 diesel::joinable!(customer_tags -> customers (customer_id));
 diesel::joinable!(loyalty_property_rules -> properties (property_id));
 diesel::joinable!(customer_external_refs -> customers (customer_id));
@@ -606,4 +648,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     survey_aspect_scores,
     event_sequences,
     events,
+    customer_imports,
+    customer_import_chunks,
+    customer_import_errors,
 );

@@ -50,6 +50,32 @@ where
     }
 }
 
+/// Runs `f` inside the caller's write transaction so that its failure undoes only its own
+/// writes (one bad line of a bulk import): a savepoint. On PostgreSQL diesel's nested
+/// transaction (it also clears the aborted state); on SQLite, whose write transaction diesel
+/// does not see (`BEGIN IMMEDIATE`), plain SQL.
+pub fn savepoint<T, F>(conn: &mut DbConnection, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+{
+    match conn.backend() {
+        Backend::Postgres => conn.transaction(f),
+        Backend::Sqlite => {
+            conn.batch_execute("SAVEPOINT one_item")?;
+            match f(conn) {
+                Ok(v) => {
+                    conn.batch_execute("RELEASE SAVEPOINT one_item")?;
+                    Ok(v)
+                }
+                Err(e) => {
+                    conn.batch_execute("ROLLBACK TO SAVEPOINT one_item; RELEASE SAVEPOINT one_item")?;
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
 struct SqliteTxGuard<'a> {
     conn: &'a mut DbConnection,
     done: bool,

@@ -27,6 +27,10 @@ pub const BATCH_BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// Routes whose documented batches need more than the default limit.
 const BATCH_ROUTES: [&str; 1] = ["/api/v1/stays/batch"];
 
+/// Routes that read their own body as a stream, with their own limit and stall deadline (a
+/// bulk import file of up to 1 GiB never sits whole in memory).
+pub const STREAMED_ROUTES: [&str; 1] = ["/api/v1/customer-imports"];
+
 /// The body limit of a path.
 pub fn limit_for(path: &str, default: usize) -> usize {
     if BATCH_ROUTES.contains(&path) {
@@ -61,7 +65,7 @@ pub async fn read_body(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    if !has_body {
+    if !has_body || STREAMED_ROUTES.contains(&req.path()) {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
     let limit = limit_for(req.path(), state.config.json_limit);

@@ -35,6 +35,9 @@ pub struct Config {
     /// How long an authenticated credential is remembered (`server::auth_cache`), in ms:
     /// the bound on how late another instance sees a deactivation or revocation.
     pub auth_cache_ms: u64,
+    /// Whether `serve` applies bulk imports in the background (`CONCIERGE_IMPORT_WORKER`, on;
+    /// `0` leaves them to other instances or `concierge run-jobs`).
+    pub import_worker: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -71,23 +74,7 @@ impl Config {
             None => generated_secret(&secrets_dir.join("encryption.key"), "CONCIERGE_ENCRYPTION_KEY")?,
         };
         let encryption_key = parse_key(&key_hex)?;
-        let pool_size = match env("CONCIERGE_POOL_SIZE") {
-            Some(v) => Some(
-                v.parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=64).contains(n))
-                    .ok_or("CONCIERGE_POOL_SIZE must be a number from 1 to 64")?,
-            ),
-            None => None,
-        };
-        let rate_limit_per_minute = match env("CONCIERGE_RATE_LIMIT_PER_MINUTE") {
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or("CONCIERGE_RATE_LIMIT_PER_MINUTE must be a positive number")?,
-            None => 6000,
-        };
+        let (pool_size, rate_limit_per_minute) = (pool_size_from_env()?, rate_limit_from_env()?);
         let db_limits = SessionLimits {
             statement_timeout_ms: millis(
                 "CONCIERGE_DB_STATEMENT_TIMEOUT_MS",
@@ -109,7 +96,14 @@ impl Config {
         )?;
         let bind = env("CONCIERGE_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string());
         let instance_id = env("CONCIERGE_INSTANCE_ID").unwrap_or_else(|| format!("{}@{bind}", host_name()));
+        let import_worker = number(
+            "CONCIERGE_IMPORT_WORKER",
+            0..=1,
+            1,
+            "CONCIERGE_IMPORT_WORKER must be 0 or 1",
+        )? == 1;
         Ok(Config {
+            import_worker,
             db_limits,
             body_timeout_secs,
             instance_id,
@@ -146,11 +140,37 @@ impl Config {
             body_timeout_secs: 30,
             instance_id: format!("test-{}", uuid::Uuid::now_v7().simple()),
             auth_cache_ms: 1000,
+            import_worker: true,
         }
     }
 }
 
 /// A whole number from the environment within `range`, `default` when unset.
+/// `CONCIERGE_POOL_SIZE`: 1 to 64, or the per-backend default.
+fn pool_size_from_env() -> Result<Option<u32>, String> {
+    Ok(match env("CONCIERGE_POOL_SIZE") {
+        Some(v) => Some(
+            v.parse::<u32>()
+                .ok()
+                .filter(|n| (1..=64).contains(n))
+                .ok_or("CONCIERGE_POOL_SIZE must be a number from 1 to 64")?,
+        ),
+        None => None,
+    })
+}
+
+/// `CONCIERGE_RATE_LIMIT_PER_MINUTE`: a positive number, 6000 by default.
+fn rate_limit_from_env() -> Result<u32, String> {
+    Ok(match env("CONCIERGE_RATE_LIMIT_PER_MINUTE") {
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or("CONCIERGE_RATE_LIMIT_PER_MINUTE must be a positive number")?,
+        None => 6000,
+    })
+}
+
 fn number(name: &str, range: std::ops::RangeInclusive<u64>, default: u64, problem: &str) -> Result<u64, String> {
     match env(name) {
         Some(v) => v

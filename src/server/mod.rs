@@ -14,3 +14,4 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod state;
+pub mod workers;

@@ -34,6 +34,8 @@ pub struct AppState {
     pub auth_cache: Arc<crate::server::auth_cache::AuthCache>,
     /// Shared commits of the audit rows of reads (`db::group_commit`).
     pub group_commit: Arc<GroupCommit>,
+    /// Wake-ups of this app's background workers (`server::workers`).
+    pub workers: Arc<crate::server::workers::Workers>,
     /// Request, pool, job and commit figures for `/metrics`.
     pub metrics: Arc<crate::server::metrics::Metrics>,
 }
@@ -108,6 +110,7 @@ impl AppState {
             ))),
             bookkeeping: crate::db::build_bookkeeping_pool(&config.database, &pool, config.db_limits),
             metrics: Arc::new(crate::server::metrics::Metrics::default()),
+            workers: Arc::new(crate::server::workers::Workers::default()),
             group_commit: GroupCommit::start(
                 "audit",
                 crate::db::build_writer_pool(&config.database, config.db_limits),

@@ -21,7 +21,7 @@ pub const JWT_SECRET: &[u8] = b"test-secret-test-secret-test-secret!!";
 pub struct TestApp {
     pub base: String,
     pub state: AppState,
-    client: awc::Client,
+    pub client: awc::Client,
     cleanup: Cleanup,
 }
 
@@ -170,6 +170,7 @@ impl TestApp {
             .unwrap()
             .run();
         actix_rt::spawn(server);
+        concierge::app::jobs::start_workers(&state);
         TestApp {
             base: format!("http://127.0.0.1:{port}"),
             state,

@@ -335,15 +335,23 @@ pub(crate) fn recent_stays(conn: &mut DbConnection, who: &Principal, id: &str) -
 }
 
 /// The `q` filter: a substring of names, email or phone digits (indexed: pg_trgm on
-/// PostgreSQL, FTS5 trigram on SQLite). For `masked` callers (agents) only a substring of the
-/// names, or a whole email or phone number: fragments of contact data find nothing, so masked
-/// digits cannot be recovered by bisection.
+/// PostgreSQL, FTS5 trigram on SQLite). A `q` that is a whole email or phone number matches it
+/// exactly (through their own indexes: a long pattern would make the trigram index read the
+/// lists of every common trigram). For `masked` callers (agents) only a substring of the names,
+/// or a whole email or phone number: fragments of contact data find nothing, so masked digits
+/// cannot be recovered by bisection.
 pub(crate) fn filter_text<'a>(
     q: customers::BoxedQuery<'a, MultiBackend>,
     backend: Backend,
     text: &str,
     masked: bool,
 ) -> customers::BoxedQuery<'a, MultiBackend> {
+    let (emails, phones) = exact_contact(text);
+    // Phones are kept as bare digits in the search text: "+86 138" searches "86138".
+    let rest = text.trim_start_matches('+');
+    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+    let phone_like = !digits.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || " -().".contains(c));
+    let text = if phone_like { digits.as_str() } else { text };
     let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     let pattern = format!("%{escaped}%");
     let names = || {
@@ -354,7 +362,6 @@ pub(crate) fn filter_text<'a>(
         .bind::<diesel::sql_types::Text, _>(pattern.clone())
         .sql(" ESCAPE '\\'")
     };
-    let (emails, phones) = exact_contact(text);
     let whole_contact = || {
         customers::email_norm
             .eq_any(emails.clone())
@@ -363,9 +370,9 @@ pub(crate) fn filter_text<'a>(
     let contact_given = !emails.is_empty() || !phones.is_empty();
     let hit = || crate::db::dialect::customer_text_hit(backend, text, &pattern);
     match (masked, contact_given) {
-        (false, _) => q.filter(hit()),
+        (_, true) => q.filter(whole_contact()),
+        (false, false) => q.filter(hit()),
         (true, false) => q.filter(hit().and(names())),
-        (true, true) => q.filter(hit().and(names()).or(whole_contact())),
     }
 }
 

@@ -5,6 +5,7 @@ mod consents;
 mod create;
 pub mod customers;
 mod db;
+pub mod imports;
 pub mod interactions;
 mod lookup;
 pub mod model;

@@ -446,7 +446,9 @@ impl From<CustomerCreate> for CustomerPatch {
 #[derive(Debug, Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
 pub struct CustomerFilter {
-    /// Substring of name, email or phone (case-insensitive).
+    /// Substring of name, email or phone digits (case-insensitive; `+`, spaces and dashes in a
+    /// phone fragment are ignored). A whole email or E.164 phone number matches exactly. Agents:
+    /// name substrings and whole contacts only.
     pub q: Option<String>,
     /// Exact email (case-insensitive).
     pub email: Option<String>,

@@ -37,7 +37,7 @@ pub fn upsert_by_ref(
     write_tx(conn, |conn| {
         let (target, outcome) = find_target_in_tx(conn, &r, &input)?;
         let row = match target {
-            Some(id) => merge_in_tx(conn, cipher, who, &id, &r, input, outcome)?,
+            Some(id) => merge_in_tx(conn, cipher, who, &id, (outcome == "linked").then_some(&r), input)?,
             None => {
                 if !input.external_refs.contains(&r) {
                     input.external_refs.push(r.clone());
@@ -99,22 +99,21 @@ fn find_target_in_tx(
     Ok((found, outcome))
 }
 
-/// Updates guest `id` with `input`, links the reference when `linked`, adds new references
-/// and records the consents given.
-fn merge_in_tx(
+/// Updates guest `id` with `input` (fields present overwrite, absent ones are kept), links
+/// `link` when given, adds the new references and records the consents given.
+pub(crate) fn merge_in_tx(
     conn: &mut DbConnection,
     cipher: &Cipher,
     who: &Principal,
     id: &str,
-    r: &ExternalRef,
+    link: Option<&ExternalRef>,
     mut input: CustomerCreate,
-    outcome: &str,
 ) -> Result<CustomerRow, ApiError> {
     let row = lock_row_for_update(conn, id)?;
     let consents = std::mem::take(&mut input.consents);
     let extra_refs = std::mem::take(&mut input.external_refs);
     let row = update_in_tx(conn, cipher, who, row, &CustomerPatch::from(input), "customer.upserted")?;
-    if outcome == "linked" {
+    if let Some(r) = link {
         add_refs(conn, &row.id, std::slice::from_ref(r))?;
     }
     let mut c = Checks::new();

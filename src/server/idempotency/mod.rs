@@ -53,8 +53,13 @@ async fn caller_of(req: &ServiceRequest) -> Option<String> {
     Some(format!("{}:{}", p.actor_kind(), p.actor_id()))
 }
 
+/// Streamed uploads keep their key with what they create (a bulk import answers its import
+/// again): their body is never buffered here.
 fn applies(req: &ServiceRequest) -> bool {
-    req.method() == Method::POST && req.headers().contains_key(HEADER) && !req.path().starts_with("/api/v1/auth/")
+    req.method() == Method::POST
+        && req.headers().contains_key(HEADER)
+        && !req.path().starts_with("/api/v1/auth/")
+        && !crate::server::body_limits::STREAMED_ROUTES.contains(&req.path())
 }
 
 fn bytes_to_payload(buf: web::Bytes) -> Payload {

@@ -56,7 +56,14 @@ async fn agents_find_guests_by_whole_contacts_only_not_by_fragments() {
             "an agent did not find the guest by {whole}"
         );
     }
-    for fragment in ["q=5678", "q=wei.zh"] {
+    // Phones are searched by their digits, whatever + and separators the caller types.
+    for fragment in [
+        "q=5678",
+        "q=wei.zh",
+        "q=%2B86%20138",
+        "q=%2B8613812345678",
+        "q=(138)%201234",
+    ] {
         assert!(
             found(app, &manager, fragment, id).await,
             "a manager did not find the guest by {fragment}"

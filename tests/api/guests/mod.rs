@@ -3,4 +3,5 @@
 mod contact_search;
 mod customers;
 mod events;
+mod imports;
 mod property_restriction;

@@ -1,3 +1,4 @@
+pub mod imports;
 pub mod me;
 
 use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
@@ -245,6 +246,8 @@ pub async fn update_interaction(
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(list_customers)
         .service(create_customer)
+        .service(imports::create_customer_import)
+        .service(imports::get_customer_import)
         .service(get_customer_by_ref)
         .service(upsert_customer_by_ref)
         .service(get_customer)
