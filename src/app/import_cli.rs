@@ -113,10 +113,16 @@ fn upload(state: &AppState, who: &Principal, me: &str, format: Format, file: &mu
     if !pending.is_empty() {
         imports::add_chunk(&mut conn, &id, seq, &pending).map_err(|e| e.to_string())?;
     }
-    let job = imports::seal(&mut conn, who, &id, &hex::encode(sha.finalize())).map_err(|e| e.to_string())?;
-    if job.total == 0 {
+    if seq == 0
+        && pending.is_empty()
+        && imports::db::find(&mut conn, &id)
+            .map_err(|e| e.to_string())?
+            .is_some_and(|j| j.total == 0)
+    {
+        imports::abandon(&mut conn, &id);
         return Err("the file holds no guest".into());
     }
+    imports::seal(&mut conn, who, &id, &hex::encode(sha.finalize())).map_err(|e| e.to_string())?;
     Ok(id)
 }
 

@@ -76,3 +76,15 @@ pub fn credentials_by_email(conn: &mut DbConnection, email: &str) -> Result<Opti
         .first(conn)
         .optional()?)
 }
+
+/// Whether an API key can still be used at `now` (not revoked, not expired): work accepted
+/// earlier on its behalf (a bulk import) stops when it no longer can.
+pub fn api_key_usable(conn: &mut DbConnection, id: &str, now: chrono::NaiveDateTime) -> Result<bool, ApiError> {
+    use crate::db::schema::api_keys;
+    let row: Option<(Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>)> = api_keys::table
+        .find(id)
+        .select((api_keys::revoked_at, api_keys::expires_at))
+        .first(conn)
+        .optional()?;
+    Ok(matches!(row, Some((None, exp)) if exp.is_none_or(|e| e > now)))
+}

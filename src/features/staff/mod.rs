@@ -5,7 +5,9 @@ pub mod api_keys;
 mod lookup;
 mod model;
 
-pub use lookup::{active_staff, credentials_by_email, staff_card, staff_exists, StaffCard, StaffCredentials};
+pub use lookup::{
+    active_staff, api_key_usable, credentials_by_email, staff_card, staff_exists, StaffCard, StaffCredentials,
+};
 pub use model::{StaffCreate, StaffPatch, StaffUser};
 
 use chrono::NaiveDateTime;

@@ -12,7 +12,7 @@ use crate::auth::{Perm, Principal};
 use crate::features::guests::imports::model::CustomerImport;
 use crate::features::guests::imports::records::{parse_header, Format, Record, Splitter};
 use crate::features::guests::imports::run::{stored, StoredRecord};
-use crate::features::guests::imports::{self, Begun, CHUNK_RECORDS, MAX_IMPORT_BYTES};
+use crate::features::guests::imports::{self, Begun, CHUNK_BYTES, CHUNK_RECORDS, MAX_IMPORT_BYTES};
 use crate::platform::error::{ApiError, Problem};
 use crate::server::state::AppState;
 
@@ -30,8 +30,9 @@ use crate::server::state::AppState;
         (String = "application/x-ndjson", example = "{\"given_name\":\"Wei\",\"family_name\":\"Zhang\",\"email\":\"wei@example.com\"}\n"),
         (String = "text/csv", example = "given_name,family_name,email,tags\nWei,Zhang,wei@example.com,vip;business\n")),
         description = "The file"),
-    responses((status = 202, description = "Stored and queued", body = CustomerImport,
-                   headers(("Location" = String, description = "The import to poll"))),
+    responses((status = 202, description = "Stored and queued (or, for a retried Idempotency-Key, the import it started)", body = CustomerImport,
+                   headers(("Location" = String, description = "The import to poll"),
+                           ("Idempotent-Replayed" = String, description = "`true` when this answers a retried Idempotency-Key"))),
               (status = 400, description = "The body ended early", body = Problem, content_type = "application/problem+json"),
               (status = 408, description = "The body stalled for the deadline", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "An upload with this key is still running", body = Problem, content_type = "application/problem+json"),
@@ -116,6 +117,8 @@ struct Upload {
     splitter: Splitter,
     header_seen: bool,
     pending: Vec<StoredRecord>,
+    pending_bytes: usize,
+    renewed: std::time::Instant,
     seq: i64,
     records: u64,
     sha: Sha256,
@@ -134,6 +137,8 @@ impl Upload {
             splitter: Splitter::new(format),
             header_seen: false,
             pending: Vec::new(),
+            pending_bytes: 0,
+            renewed: std::time::Instant::now(),
             seq: 0,
             records: 0,
             sha: Sha256::new(),
@@ -161,6 +166,7 @@ impl Upload {
             self.sha.update(&part);
             self.splitter.feed(&part, &mut out);
             self.take(&mut out).await?;
+            self.keep_lease().await?;
         }
         self.splitter.end(&mut out);
         self.take(&mut out).await?;
@@ -182,8 +188,9 @@ impl Upload {
             if self.existing.is_some() {
                 continue; // a replay: only the body's hash matters
             }
+            self.pending_bytes += r.bytes.len();
             self.pending.push(stored(r));
-            if self.pending.len() >= CHUNK_RECORDS {
+            if self.pending.len() >= CHUNK_RECORDS || self.pending_bytes >= CHUNK_BYTES {
                 self.flush().await?;
             }
         }
@@ -208,11 +215,24 @@ impl Upload {
         Ok(())
     }
 
+    /// A slow client: the upload's lease is renewed every 10 s between chunks, so no worker
+    /// sweeps it as abandoned while bytes still arrive.
+    async fn keep_lease(&mut self) -> Result<(), ApiError> {
+        let Some(id) = self.id.clone() else { return Ok(()) };
+        if self.renewed.elapsed() < Duration::from_secs(10) {
+            return Ok(());
+        }
+        self.renewed = std::time::Instant::now();
+        self.state.db(move |conn| imports::keep_uploading(conn, &id)).await
+    }
+
     async fn flush(&mut self) -> Result<(), ApiError> {
         let (Some(id), false) = (self.id.clone(), self.pending.is_empty()) else {
             return Ok(());
         };
         let records = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
+        self.renewed = std::time::Instant::now();
         let seq = self.seq;
         self.seq += 1;
         self.state

@@ -129,7 +129,8 @@ pub fn claim(conn: &mut DbConnection, me: &str, now: NaiveDateTime) -> Result<Op
         .load(conn)?;
     for id in candidates {
         let free = im::lease_until.is_null().or(im::lease_until.lt(now));
-        let n = diesel::update(im::table.find(&id).filter(free))
+        let waiting = im::state.eq_any(["queued", "running"]);
+        let n = diesel::update(im::table.find(&id).filter(waiting).filter(free))
             .set((
                 im::state.eq("running"),
                 im::lease_owner.eq(me),
@@ -212,6 +213,45 @@ pub fn finish_chunk(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Ends an import before its end (its importer may no longer act): the records not applied are
+/// deleted; the counts say how far it got.
+pub fn stop(conn: &mut DbConnection, id: &str, state: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+    diesel::delete(ch::table.filter(ch::import_id.eq(id))).execute(conn)?;
+    diesel::update(im::table.find(id))
+        .set((
+            im::state.eq(state),
+            im::finished_at.eq(Some(now)),
+            im::lease_owner.eq(None::<String>),
+            im::lease_until.eq(None::<NaiveDateTime>),
+            im::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Deletes an upload abandoned while receiving — only if it still is (its lease ran out and it
+/// was not sealed meanwhile). `true` when deleted.
+pub fn delete_abandoned(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Result<bool, ApiError> {
+    // One conditional statement: an upload sealed or renewed meanwhile is left alone. Its
+    // chunks and errors go with it (ON DELETE CASCADE).
+    let n = diesel::delete(
+        im::table
+            .find(id)
+            .filter(im::state.eq("receiving"))
+            .filter(im::lease_until.lt(now)),
+    )
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Renews an upload's lease while it streams (a slow client between two chunks).
+pub fn renew_upload(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Result<bool, ApiError> {
+    let n = diesel::update(im::table.find(id).filter(im::state.eq("receiving")))
+        .set(im::lease_until.eq(now + Duration::seconds(LEASE_SECS)))
+        .execute(conn)?;
+    Ok(n == 1)
 }
 
 pub fn complete(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Result<(), ApiError> {

@@ -29,6 +29,8 @@ use crate::server::workers::Signal;
 
 /// Records per stored chunk (and per transaction when applied).
 pub const CHUNK_RECORDS: usize = 500;
+/// Bytes of records per stored chunk at most (an upload holds at most this much in memory).
+pub const CHUNK_BYTES: usize = 1024 * 1024;
 /// The largest file accepted.
 pub const MAX_IMPORT_BYTES: u64 = 1024 * 1024 * 1024;
 
@@ -126,6 +128,15 @@ pub fn seal(conn: &mut DbConnection, who: &Principal, id: &str, sha: &str) -> Re
     })
 }
 
+/// Keeps a slow upload's lease alive between chunks.
+pub fn keep_uploading(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+    if write_tx(conn, |conn| db::renew_upload(conn, id, now()))? {
+        Ok(())
+    } else {
+        Err(ApiError::Unavailable("the import was given up while uploading".into()))
+    }
+}
+
 /// Gives up an upload that failed (best effort: an abandoned one is swept later anyway).
 pub fn abandon(conn: &mut DbConnection, id: &str) {
     if let Err(e) = write_tx(conn, |conn| db::delete(conn, id)) {
@@ -152,8 +163,7 @@ pub fn run_pending(pool: &Pool, cipher: &Cipher, me: &str) -> Result<usize, ApiE
     let stale = with_conn(pool, |conn| db::abandoned_uploads(conn, now()))?;
     for id in stale {
         with_conn(pool, |conn| {
-            abandon(conn, &id);
-            Ok(())
+            write_tx(conn, |conn| db::delete_abandoned(conn, &id, now()))
         })?;
     }
     let mut n = 0;
@@ -192,8 +202,11 @@ pub fn spawn_worker(pool: Pool, cipher: Arc<Cipher>, me: String, signal: Arc<Sig
                 Err(e) => log::warn!("imports: could not release earlier leases: {e}"),
             }
             loop {
-                if let Err(e) = run_pending(&pool, &cipher, &me) {
-                    log::warn!("imports: a run failed (retried): {e}");
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_pending(&pool, &cipher, &me)));
+                match run {
+                    Ok(Err(e)) => log::warn!("imports: a run failed (retried): {e}"),
+                    Err(_) => log::error!("imports: a run panicked (retried)"),
+                    Ok(Ok(_)) => {}
                 }
                 if !signal.wait(poll) {
                     return;

@@ -12,7 +12,9 @@ pub struct CustomerImport {
     /// `ndjson` or `csv`.
     #[schema(example = "ndjson")]
     pub format: String,
-    /// `receiving` (upload running), `queued`, `running`, `completed`.
+    /// `receiving` (upload running), `queued`, `running`, `completed`, or `stopped` (the
+    /// importer could no longer act — deactivated, demoted, key revoked — so the rest was not
+    /// applied).
     #[schema(example = "running")]
     pub state: String,
     /// Guests (records) in the file; blank lines are not counted.
@@ -21,7 +23,7 @@ pub struct CustomerImport {
     pub created: i64,
     pub updated: i64,
     pub failed: i64,
-    /// The failed lines, first by line number (at most 1,000; `failed` counts them all).
+    /// Why lines failed, by line number: the first 1,000 failed lines (`failed` counts them all).
     pub errors: Vec<ImportError>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -37,5 +39,5 @@ pub struct ImportError {
     pub message: String,
 }
 
-/// The errors shown at most.
+/// Failed lines whose errors are kept and shown, at most.
 pub const ERRORS_SHOWN: i64 = 1000;

@@ -59,6 +59,8 @@ pub struct Splitter {
     line: i64,
     start_line: i64,
     in_quotes: bool,
+    /// A quote just closed a quoted field (a second one is an escaped `"`).
+    just_closed: bool,
     current: Vec<u8>,
     too_long: bool,
 }
@@ -70,6 +72,7 @@ impl Splitter {
             line: 1,
             start_line: 1,
             in_quotes: false,
+            just_closed: false,
             current: Vec::new(),
             too_long: false,
         }
@@ -86,14 +89,30 @@ impl Splitter {
                     continue;
                 }
             }
-            if self.csv && b == b'"' {
-                self.in_quotes = !self.in_quotes;
+            if self.csv {
+                self.track_quotes(b);
             }
             if self.current.len() < MAX_RECORD_BYTES {
                 self.current.push(b);
             } else {
                 self.too_long = true;
             }
+        }
+    }
+
+    /// RFC 4180 quoting as the `csv` crate reads it: a quote opens a quoted field only at the
+    /// start of a field (a quote inside an unquoted field is a character); inside, `""` is a
+    /// quote and a lone `"` ends the quoting.
+    fn track_quotes(&mut self, b: u8) {
+        let closed = std::mem::take(&mut self.just_closed);
+        if b != b'"' {
+            return;
+        }
+        if self.in_quotes {
+            self.in_quotes = false;
+            self.just_closed = true;
+        } else if closed || matches!(self.current.last(), None | Some(b',')) {
+            self.in_quotes = true;
         }
     }
 
@@ -117,6 +136,7 @@ impl Splitter {
         self.current.clear();
         self.too_long = false;
         self.in_quotes = false;
+        self.just_closed = false;
     }
 }
 
@@ -217,8 +237,24 @@ pub fn parse_record(format: Format, header: Option<&[String]>, r: &Record) -> Re
     serde_path_to_error::deserialize::<_, CustomerCreate>(value).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { "line".to_string() } else { path };
-        vec![FieldError::new(field, e.inner().to_string())]
+        vec![FieldError::new(field, without_value(&e.inner().to_string()))]
     })
+}
+
+/// A deserialization message without the value it quotes (`invalid type: integer `1380…`` →
+/// `invalid type: integer (value)`): failed lines are stored, and their values may be personal
+/// data. Field names (`unknown field `tier``) are kept.
+fn without_value(msg: &str) -> String {
+    if msg.starts_with("unknown field") || msg.starts_with("missing field") {
+        return msg.to_string();
+    }
+    match (
+        msg.find('`'),
+        msg.find('`').and_then(|i| msg[i + 1..].find('`').map(|j| i + 1 + j)),
+    ) {
+        (Some(a), Some(b)) => format!("{}(value){}", &msg[..a], &msg[b + 1..]),
+        _ => msg.to_string(),
+    }
 }
 
 fn csv_record(header: &[String], text: &str) -> Result<Value, String> {
@@ -261,7 +297,7 @@ fn csv_value(column: &str, cell: &str) -> Result<Value, String> {
         let refs: Result<Vec<Value>, String> = items()
             .map(|r| match r.split_once(':') {
                 Some((s, id)) => Ok(serde_json::json!({"system": s.trim(), "external_id": id.trim()})),
-                None => Err(format!("external_refs: `{r}` is not system:external_id")),
+                None => Err("external_refs: an item is not system:external_id".to_string()),
             })
             .collect();
         return refs.map(Value::Array);
@@ -273,7 +309,7 @@ fn csv_value(column: &str, cell: &str) -> Result<Value, String> {
         return match cell.to_ascii_lowercase().as_str() {
             "granted" | "true" | "yes" => Ok(Value::Bool(true)),
             "withdrawn" | "false" | "no" => Ok(Value::Bool(false)),
-            _ => Err(format!("{column}: `{cell}` is not granted or withdrawn")),
+            _ => Err(format!("{column}: not granted or withdrawn")),
         };
     }
     if column == "preferences.room_temperature_celsius" {
@@ -282,7 +318,7 @@ fn csv_value(column: &str, cell: &str) -> Result<Value, String> {
             .ok()
             .and_then(serde_json::Number::from_f64)
             .map(Value::Number)
-            .ok_or_else(|| format!("{column}: `{cell}` is not a number"));
+            .ok_or_else(|| format!("{column}: not a number"));
     }
     Ok(Value::String(cell.to_string()))
 }
@@ -324,6 +360,32 @@ mod tests {
         );
         assert_eq!(got[1], (2, "\"Ann\nMarie\",\"O\"\"Neil\"".into()));
         assert_eq!(got[2], (4, "Bo,Li".into()));
+    }
+
+    #[test]
+    fn a_quote_inside_an_unquoted_field_is_a_character() {
+        let got = split(Format::Csv, &["a,b\nFan,6\" pillow\nBo,\"say \"\"hi\"\"\nthere\"\nC,D"]);
+        assert_eq!(
+            got,
+            vec![
+                (1, "a,b".into()),
+                (2, "Fan,6\" pillow".into()),
+                (3, "Bo,\"say \"\"hi\"\"\nthere\"".into()),
+                (5, "C,D".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn stored_messages_do_not_repeat_values() {
+        let r = Record {
+            line: 1,
+            bytes: br#"{"given_name":"A","family_name":"B","phone":13800138000}"#.to_vec(),
+            too_long: false,
+        };
+        let e = parse_record(Format::Ndjson, None, &r).unwrap_err();
+        assert_eq!(e[0].field, "phone");
+        assert!(!e[0].message.contains("13800138000"), "{}", e[0].message);
     }
 
     #[test]

@@ -6,9 +6,9 @@
 use diesel::prelude::*;
 
 use super::db::{self, ImportRow};
-use super::model::ImportError;
+use super::model::{ImportError, ERRORS_SHOWN};
 use super::records::{parse_record, Format, Record};
-use crate::auth::Principal;
+use crate::auth::{Actor, Principal};
 use crate::db::schema::{customer_external_refs, customers};
 use crate::db::{savepoint, write_tx, DbConnection, Pool};
 use crate::features::guests::create::insert_in_tx;
@@ -16,7 +16,7 @@ use crate::features::guests::model::CustomerCreate;
 use crate::features::guests::rules::check_refs;
 use crate::features::guests::upsert::merge_in_tx;
 use crate::platform::crypto::Cipher;
-use crate::platform::error::ApiError;
+use crate::platform::error::{ApiError, FieldError};
 use crate::platform::fields::{parse_email, Checks};
 use crate::platform::ids::now;
 
@@ -81,8 +81,11 @@ fn apply_next_chunk(conn: &mut DbConnection, cipher: &Cipher, id: &str, me: &str
         return Ok(Step::Lost);
     }
     let job = db::find(conn, id)?.ok_or_else(|| ApiError::internal("import vanished"))?;
-    let Some(who) = Principal::from_snapshot(&job.actor) else {
-        return Err(ApiError::internal("an import's actor could not be read"));
+    let Some(who) = current_actor(conn, &job.actor, ts)? else {
+        // The importer can no longer act (deactivated, demoted, key revoked or expired) or
+        // could not be read: the rest of the file is not applied.
+        db::stop(conn, id, "stopped", ts)?;
+        return Ok(Step::Done(db::find(conn, id)?.unwrap_or(job)));
     };
     let Some(chunk) = db::next_chunk(conn, id)? else {
         db::complete(conn, id, ts)?;
@@ -94,16 +97,19 @@ fn apply_next_chunk(conn: &mut DbConnection, cipher: &Cipher, id: &str, me: &str
     let (mut created, mut updated, mut errors, mut failed) = (0, 0, Vec::new(), 0);
     for (line, text, refused) in records {
         let outcome = match (text, refused) {
-            (_, Some(why)) => Err(vec![crate::platform::error::FieldError::new("line", why)]),
-            (Some(text), None) => apply_record(conn, cipher, &who, format, header.as_deref(), line, text),
-            (None, None) => Err(vec![crate::platform::error::FieldError::new("line", "is empty")]),
+            (_, Some(why)) => Err(vec![FieldError::new("line", why)]),
+            (Some(text), None) => apply_record(conn, cipher, &who, format, header.as_deref(), line, text)?,
+            (None, None) => Err(vec![FieldError::new("line", "is empty")]),
         };
         match outcome {
             Ok(Applied::Created) => created += 1,
             Ok(Applied::Updated) => updated += 1,
             Err(fields) => {
                 failed += 1;
-                push_errors(&mut errors, line, fields);
+                // The first lines' errors are kept; later failures are only counted.
+                if job.failed + failed <= ERRORS_SHOWN {
+                    push_errors(&mut errors, line, fields);
+                }
             }
         }
     }
@@ -111,7 +117,7 @@ fn apply_next_chunk(conn: &mut DbConnection, cipher: &Cipher, id: &str, me: &str
     Ok(Step::Applied(db::find(conn, id)?.unwrap_or(job)))
 }
 
-fn push_errors(errors: &mut Vec<ImportError>, line: i64, fields: Vec<crate::platform::error::FieldError>) {
+fn push_errors(errors: &mut Vec<ImportError>, line: i64, fields: Vec<FieldError>) {
     for f in fields {
         if !errors.iter().any(|e| e.line == line && e.field == f.field) {
             errors.push(ImportError {
@@ -123,8 +129,32 @@ fn push_errors(errors: &mut Vec<ImportError>, line: i64, fields: Vec<crate::plat
     }
 }
 
+/// The importer as they are now: a staff member still active (with their current role), an
+/// API key not revoked or expired, or the command line. `None`: they may no longer act.
+fn current_actor(
+    conn: &mut DbConnection,
+    stored: &str,
+    ts: chrono::NaiveDateTime,
+) -> Result<Option<Principal>, ApiError> {
+    let Some(mut who) = Principal::from_snapshot(stored) else {
+        return Ok(None);
+    };
+    let still = match &mut who.actor {
+        Actor::Staff(s) => match crate::features::staff::staff_card(conn, &s.id)? {
+            Some(card) if card.active => card.role().map(|r| s.role = r).is_some(),
+            _ => false,
+        },
+        Actor::ApiKey(k) => crate::features::staff::api_key_usable(conn, &k.id, ts)?,
+        Actor::System(_) => true,
+        Actor::Customer { .. } => false,
+    };
+    Ok((still && who.require(crate::auth::Perm::CustomersWrite).is_ok()).then_some(who))
+}
+
 /// One record: parsed and validated as `POST /customers` would, then applied in a savepoint.
-/// A database outage aborts the chunk (it is retried whole); anything else fails this line.
+/// `Ok(Err(fields))`: this line fails. `Err`: the database is away, busy or a concurrent change
+/// got in the way — the whole chunk rolls back and is applied again later, so no line is lost to
+/// a passing fault.
 fn apply_record(
     conn: &mut DbConnection,
     cipher: &Cipher,
@@ -133,29 +163,22 @@ fn apply_record(
     header: Option<&[String]>,
     line: i64,
     text: String,
-) -> Result<Applied, Vec<crate::platform::error::FieldError>> {
+) -> Result<Result<Applied, Vec<FieldError>>, ApiError> {
     let record = Record {
         line,
         bytes: text.into_bytes(),
         too_long: false,
     };
-    let input = parse_record(format, header, &record)?;
+    let input = match parse_record(format, header, &record) {
+        Ok(input) => input,
+        Err(fields) => return Ok(Err(fields)),
+    };
     match savepoint(conn, |conn| upsert_in_tx(conn, cipher, who, input)) {
-        Ok(a) => Ok(a),
-        Err(e) => Err(line_errors(e)),
-    }
-}
-
-fn line_errors(e: ApiError) -> Vec<crate::platform::error::FieldError> {
-    use crate::platform::error::FieldError;
-    match e {
-        ApiError::Validation(fields) => fields,
-        ApiError::Conflict { detail, .. } => vec![FieldError::new("line", detail)],
-        ApiError::Forbidden(m) => vec![FieldError::new("line", m)],
-        other => {
-            log::warn!("import: a line could not be applied: {other}");
-            vec![FieldError::new("line", "could not be applied")]
-        }
+        Ok(a) => Ok(Ok(a)),
+        Err(ApiError::Validation(fields)) => Ok(Err(fields)),
+        Err(ApiError::Conflict { detail, .. }) => Ok(Err(vec![FieldError::new("line", detail)])),
+        Err(ApiError::Forbidden(m)) => Ok(Err(vec![FieldError::new("line", m)])),
+        Err(other) => Err(other),
     }
 }
 
