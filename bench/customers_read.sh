@@ -65,6 +65,15 @@ printf '%-44s %10s req/s  p99 %s  non-2xx %s\n' "GET /customers/{id} as agent (m
 printf '%-44s %10s req/s  p99 %s  non-2xx %s\n' "GET /customers/{id} as admin (audited)" "$M" "$(p99 admin)" "$(non2xx admin)"
 python3 -c "import sys; t,a,m=map(float,sys.argv[1:]); print(f'ratio agent/trivial = {a/t:.3f}   admin/trivial = {m/t:.3f}')" "$T" "$A" "$M"
 DBK=${DB_URL%%://*}
-python3 -c "import sys; t,a,m=map(float,sys.argv[1:4]); db=sys.argv[4]
-print(f'RESULT name=customers_read.{db}.agent figure={a:.0f}req/s ceiling={t:.0f}req/s ratio={a/t:.3f} target=n/a met=n/a')
-print(f'RESULT name=customers_read.{db}.admin figure={m:.0f}req/s ceiling={t:.0f}req/s ratio={m/t:.3f} target=n/a met=n/a')" "$T" "$A" "$M" "$DBK"
+python3 - "$T" "$A" "$M" "$DBK" "$(p99 admin)" "$(non2xx admin)" <<'PY'
+import sys
+t, a, m = map(float, sys.argv[1:4]); db, p99, errors = sys.argv[4], sys.argv[5], int(sys.argv[6])
+ms = float(p99[:-2]) if p99.endswith("ms") else float(p99[:-2]) / 1000 if p99.endswith("us") else float(p99[:-1]) * 1000
+yes = lambda ok: "yes" if ok else "NO"
+if db == "postgres":  # issue #13: masked read >= 0.30 of /health/live, audited read >= 0.20
+    print(f"RESULT name=customers_read.postgres.agent figure={a:.0f}req/s ceiling={t:.0f}req/s ratio={a/t:.3f} target=ratio>=0.30 met={yes(a / t >= 0.30)}")
+    print(f"RESULT name=customers_read.postgres.admin figure={m:.0f}req/s ceiling={t:.0f}req/s ratio={m/t:.3f} target=ratio>=0.20 met={yes(m / t >= 0.20)}")
+else:  # the audited read on SQLite: p99 < 25 ms at -c32, no errors
+    print(f"RESULT name=customers_read.{db}.agent figure={a:.0f}req/s ceiling={t:.0f}req/s ratio={a/t:.3f} target=n/a met=n/a")
+    print(f"RESULT name=customers_read.{db}.admin_p99 figure={ms:.1f}ms ceiling=25ms ratio={ms/25:.2f} target=p99<25ms,0_errors met={yes(ms < 25 and errors == 0)}")
+PY

@@ -253,7 +253,14 @@ async fn an_import_stops_when_its_importer_can_no_longer_act() {
     let a = TestApp::spawn_with(4, |c| c.import_worker = false).await;
     let admin = a.admin_token().await;
     let (agent_id, agent) = a.staff_token(&admin, "agent", &[]).await;
-    let r = upload(&a, &agent, "application/x-ndjson", r#"{"given_name":"A","family_name":"B"}"#, None).await;
+    let r = upload(
+        &a,
+        &agent,
+        "application/x-ndjson",
+        r#"{"given_name":"A","family_name":"B"}"#,
+        None,
+    )
+    .await;
     assert_eq!(r.status.as_u16(), 202, "{}", r.raw);
     let id = r.body["id"].as_str().unwrap().to_string();
     a.patch(&format!("/api/v1/staff/{agent_id}"), &admin, json!({"active": false}))
@@ -261,7 +268,11 @@ async fn an_import_stops_when_its_importer_can_no_longer_act() {
         .expect(200);
     let b = a.second_instance().await;
     let job = completed_or_stopped(&b, &admin, &id).await;
-    assert_eq!((&job["state"], &job["created"]), (&json!("stopped"), &json!(0)), "{job}");
+    assert_eq!(
+        (&job["state"], &job["created"]),
+        (&json!("stopped"), &json!(0)),
+        "{job}"
+    );
     assert_eq!(a.count("customers"), 0, "nothing applied for a deactivated importer");
     assert_eq!(a.count("customer_import_chunks"), 0, "its raw lines are deleted");
 }
