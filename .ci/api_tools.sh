@@ -54,9 +54,12 @@ BASE_URL="$BASE" ADMIN_EMAIL="$ADMIN_EMAIL" ADMIN_PASSWORD="$ADMIN_PASSWORD" bas
 eval "$("$VENV/python" .ci/fuzz_callers.py "$BASE" "$ADMIN_EMAIL" "$ADMIN_PASSWORD")"
 # The admin reaches every operation: the most examples. The other callers are refused much of
 # the surface, so fewer examples each, all at once (schemathesis mostly waits on the server).
+# The bulk import's body is a file (NDJSON or CSV): any bytes are a valid upload — a bad line
+# fails inside the import, not the request — and schemathesis has no NDJSON serializer, so that
+# one operation is left to tests/api/guests/imports.rs (its GET is fuzzed).
 run_st() {
   local who="$1" n="$2" workers="$3" var="CALLER_$1"
-  "$VENV/schemathesis" run "$BASE/api-docs/openapi.json" \
+  "$VENV/schemathesis" run "$BASE/api-docs/openapi.json" --exclude-operation-id create_customer_import \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,negative_data_rejection \
     -H "${!var}" --max-examples "$n" --seed 20261201 --workers "$workers" --no-color \
     --suppress-health-check all --request-timeout 20 > "$WORK/st-$who.log" 2>&1

@@ -25,7 +25,7 @@ pub fn record(
     target_id: Option<&str>,
     details: serde_json::Value,
 ) -> Result<(), ApiError> {
-    NewEntry::new(who, action, target_kind, target_id, details).insert(conn)
+    AuditRow::new(who, action, target_kind, target_id, details).insert(conn)
 }
 
 /// The entry of a read, to be committed with the audit rows of concurrent reads before the
@@ -37,14 +37,14 @@ pub fn deferred(
     target_id: Option<&str>,
     details: serde_json::Value,
 ) -> Write {
-    let entry = NewEntry::new(who, action, target_kind, target_id, details);
+    let entry = AuditRow::new(who, action, target_kind, target_id, details);
     Box::new(move |conn| entry.insert(conn))
 }
 
-/// One entry to append, as stored.
-#[derive(Insertable)]
+/// One `audit_log` row as stored (appended and read back).
+#[derive(Insertable, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]
-struct NewEntry {
+struct AuditRow {
     id: String,
     occurred_at: NaiveDateTime,
     actor_kind: String,
@@ -57,7 +57,7 @@ struct NewEntry {
     details: String,
 }
 
-impl NewEntry {
+impl AuditRow {
     fn new(
         who: &Principal,
         action: &str,
@@ -65,7 +65,7 @@ impl NewEntry {
         target_id: Option<&str>,
         details: serde_json::Value,
     ) -> Self {
-        NewEntry {
+        AuditRow {
             id: new_id(),
             occurred_at: now(),
             actor_kind: who.actor_kind().to_string(),
@@ -115,22 +115,6 @@ pub struct AuditFilter {
     pub target_id: Option<String>,
     pub action: Option<String>,
     pub actor_id: Option<String>,
-}
-
-/// One `audit_log` row as stored.
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = audit_log)]
-struct AuditRow {
-    id: String,
-    occurred_at: NaiveDateTime,
-    actor_kind: String,
-    actor_id: Option<String>,
-    action: String,
-    target_kind: String,
-    target_id: Option<String>,
-    ip: Option<String>,
-    request_id: Option<String>,
-    details: String,
 }
 
 /// Newest first.

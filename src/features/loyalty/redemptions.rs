@@ -17,6 +17,7 @@ use crate::db::schema::redemptions as rd;
 use crate::db::{read_tx, write_tx, DbConnection};
 use crate::features::audit;
 use crate::platform::error::ApiError;
+use crate::platform::fields::Checks;
 use crate::platform::ids::{new_id, now};
 use crate::platform::page::{self as pagination, Order, PageParams};
 
@@ -112,6 +113,7 @@ pub fn fulfil(
     note: RedemptionNote,
 ) -> Result<Redemption, ApiError> {
     who.require(Perm::RedemptionsManage)?;
+    let note = checked_note(note)?;
     write_tx(conn, |conn| {
         let r = db::load_redemption(conn, id)?;
         if r.status == RedemptionStatus::Fulfilled {
@@ -123,7 +125,7 @@ pub fn fulfil(
         diesel::update(rd::table.find(id))
             .set((
                 rd::status.eq("fulfilled"),
-                rd::note.eq(note.note.or(r.note.clone())),
+                rd::note.eq(note.clone().or(r.note.clone())),
                 rd::updated_at.eq(now()),
             ))
             .execute(conn)?;
@@ -148,6 +150,7 @@ pub fn cancel(
     id: &str,
     note: RedemptionNote,
 ) -> Result<Redemption, ApiError> {
+    let note = checked_note(note)?;
     write_tx(conn, |conn| {
         let r = db::load_redemption(conn, id)?;
         who.require_staff_or_owner(Perm::RedemptionsManage, &r.customer_id, "redemption")?;
@@ -169,7 +172,7 @@ pub fn cancel(
             .set((
                 rd::status.eq("cancelled"),
                 rd::reverse_entry_id.eq(Some(&entry.id)),
-                rd::note.eq(note.note.or(r.note.clone())),
+                rd::note.eq(note.clone().or(r.note.clone())),
                 rd::updated_at.eq(now()),
             ))
             .execute(conn)?;
@@ -185,6 +188,19 @@ pub fn cancel(
         emit_redemption_in_tx(conn, who, "redemption.cancelled", &r)?;
         Ok(r)
     })
+}
+
+/// The note of a fulfilment or cancellation: at most 500 characters, no control characters;
+/// blank means none. Checked before anything is read, so a repeated call is refused alike.
+fn checked_note(note: RedemptionNote) -> Result<Option<String>, ApiError> {
+    let mut c = Checks::new();
+    let note = note
+        .note
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| c.text("note", s, 1, 500));
+    c.finish()?;
+    Ok(note)
 }
 
 pub fn list_redemptions(

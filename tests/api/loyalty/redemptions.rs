@@ -150,6 +150,16 @@ async fn a_guest_redeems_a_free_night_and_a_cancelled_order_refunds() {
         )
         .await
         .expect(200);
+    // A note is checked even on a repeated cancellation (found by schemathesis).
+    let long = w
+        .app
+        .post(
+            &format!("/api/v1/redemptions/{order_id}/cancellation"),
+            &guest,
+            json!({"note": "x".repeat(501)}),
+        )
+        .await;
+    assert_eq!(long.problem(422)["errors"][0]["field"], "note");
     w.app
         .post(&format!("/api/v1/redemptions/{order_id}/fulfilment"), &agent, json!({}))
         .await

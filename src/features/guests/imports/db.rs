@@ -217,18 +217,9 @@ pub fn finish_chunk(
 
 /// Ends an import before its end (its importer may no longer act): the records not applied are
 /// deleted; the counts say how far it got.
-pub fn stop(conn: &mut DbConnection, id: &str, state: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+pub fn stop(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Result<(), ApiError> {
     diesel::delete(ch::table.filter(ch::import_id.eq(id))).execute(conn)?;
-    diesel::update(im::table.find(id))
-        .set((
-            im::state.eq(state),
-            im::finished_at.eq(Some(now)),
-            im::lease_owner.eq(None::<String>),
-            im::lease_until.eq(None::<NaiveDateTime>),
-            im::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+    end(conn, id, "stopped", now)
 }
 
 /// Deletes an upload abandoned while receiving — only if it still is (its lease ran out and it
@@ -255,9 +246,14 @@ pub fn renew_upload(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Re
 }
 
 pub fn complete(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Result<(), ApiError> {
+    end(conn, id, "completed", now)
+}
+
+/// The import's final state; its lease is given up.
+fn end(conn: &mut DbConnection, id: &str, state: &str, now: NaiveDateTime) -> Result<(), ApiError> {
     diesel::update(im::table.find(id))
         .set((
-            im::state.eq("completed"),
+            im::state.eq(state),
             im::finished_at.eq(Some(now)),
             im::lease_owner.eq(None::<String>),
             im::lease_until.eq(None::<NaiveDateTime>),

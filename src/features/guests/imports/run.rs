@@ -84,7 +84,7 @@ fn apply_next_chunk(conn: &mut DbConnection, cipher: &Cipher, id: &str, me: &str
     let Some(who) = current_actor(conn, &job.actor, ts)? else {
         // The importer can no longer act (deactivated, demoted, key revoked or expired) or
         // could not be read: the rest of the file is not applied.
-        db::stop(conn, id, "stopped", ts)?;
+        db::stop(conn, id, ts)?;
         return Ok(Step::Done(db::find(conn, id)?.unwrap_or(job)));
     };
     let Some(chunk) = db::next_chunk(conn, id)? else {
