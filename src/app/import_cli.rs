@@ -17,6 +17,7 @@ use crate::server::state::AppState;
 
 pub fn run(state: &AppState, args: &[String]) -> Result<(), String> {
     let (path, format) = parse_args(args)?;
+    super::reactions::install(); // creating guests emits events others react to
     let mut file = std::fs::File::open(&path).map_err(|e| format!("cannot open {path}: {e}"))?;
     let who = Principal::system("cli-import");
     let me = format!("cli-import@{}", state.config.instance_id);

@@ -287,3 +287,37 @@ async fn completed_or_stopped(app: &TestApp, token: &str, id: &str) -> Value {
     }
     panic!("import {id} did not end");
 }
+
+#[actix_rt::test]
+async fn the_command_line_imports_a_file_with_a_progress_bar() {
+    let app = TestApp::spawn_with(4, |c| c.import_worker = false).await;
+    let dir = std::env::temp_dir().join(format!("concierge-cli-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("guests.csv");
+    std::fs::write(
+        &file,
+        "given_name,family_name,email\nWei,Zhang,wei@example.com\nBad,Mail,nope\n",
+    )
+    .unwrap();
+    let url = match &app.state.config.database {
+        concierge::db::DbTarget::Sqlite(path) => format!("sqlite://{path}"),
+        concierge::db::DbTarget::Postgres(url) => url.clone(),
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_concierge"))
+        .args(["import", file.to_str().unwrap()])
+        .env("DATABASE_URL", url)
+        .env("CONCIERGE_JWT_SECRET", "cli-test-secret-cli-test-secret-cli-test")
+        .env("CONCIERGE_ENCRYPTION_KEY", "07".repeat(32))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("2 guests, 1 created, 0 updated, 1 failed"), "{stdout}");
+    assert!(stderr.contains("100%"), "a progress bar: {stderr}");
+    assert_eq!(app.count("customers"), 1);
+    let _ = std::fs::remove_dir_all(dir);
+}
