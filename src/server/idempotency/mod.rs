@@ -73,19 +73,20 @@ fn problem(req: ServiceRequest, e: ApiError) -> ServiceResponse<BoxBody> {
 }
 
 fn header_key(req: &ServiceRequest) -> Result<String, ApiError> {
-    let key = req
-        .headers()
-        .get(HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .trim()
-        .to_string();
+    key_in(req.headers())?.ok_or_else(|| ApiError::BadRequest(KEY_RULE.into()))
+}
+
+const KEY_RULE: &str = "Idempotency-Key must be 1 to 255 visible ASCII characters";
+
+/// The request's `Idempotency-Key`, checked (400 when malformed); `None` when absent. Also used
+/// by streamed uploads, which keep their key with what they create.
+pub fn key_in(headers: &actix_web::http::header::HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get(HEADER) else { return Ok(None) };
+    let key = v.to_str().unwrap_or("").trim();
     if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(ApiError::BadRequest(
-            "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
-        ));
+        return Err(ApiError::BadRequest(KEY_RULE.into()));
     }
-    Ok(key)
+    Ok(Some(key.to_string()))
 }
 
 fn request_hash(req: &ServiceRequest, body: &[u8]) -> String {

@@ -53,7 +53,7 @@ pub async fn create_customer_import(
         .and_then(|v| v.to_str().ok())
         .and_then(Format::from_content_type)
         .ok_or_else(|| ApiError::UnsupportedMediaType("send application/x-ndjson or text/csv".into()))?;
-    let key = idempotency_key(&req)?;
+    let key = crate::server::idempotency::key_in(req.headers())?;
     let mut up = Upload::new(state.clone(), p, format, key);
     let outcome = up.receive(payload).await;
     if let (Err(_), Some(id)) = (&outcome, up.id.clone()) {
@@ -90,19 +90,6 @@ pub async fn get_customer_import(
     let id = id.into_inner();
     let job = state.db(move |conn| imports::get(conn, &p, &id)).await?;
     Ok(HttpResponse::Ok().json(job))
-}
-
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(v) = req.headers().get("idempotency-key") else {
-        return Ok(None);
-    };
-    let k = v.to_str().unwrap_or("").trim();
-    if k.is_empty() || k.len() > 255 || !k.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(ApiError::BadRequest(
-            "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
-        ));
-    }
-    Ok(Some(k.to_string()))
 }
 
 /// One upload in progress.

@@ -222,19 +222,16 @@ pub fn stop(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Result<(),
     end(conn, id, "stopped", now)
 }
 
-/// Deletes an upload abandoned while receiving — only if it still is (its lease ran out and it
-/// was not sealed meanwhile). `true` when deleted.
-pub fn delete_abandoned(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Result<bool, ApiError> {
-    // One conditional statement: an upload sealed or renewed meanwhile is left alone. Its
-    // chunks and errors go with it (ON DELETE CASCADE).
-    let n = diesel::delete(
+/// Deletes the uploads abandoned while receiving (their lease ran out) in one conditional
+/// statement, so an upload sealed or renewed meanwhile is left alone; their chunks and errors go
+/// with them (ON DELETE CASCADE). Returns how many.
+pub fn delete_abandoned(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, ApiError> {
+    Ok(diesel::delete(
         im::table
-            .find(id)
             .filter(im::state.eq("receiving"))
             .filter(im::lease_until.lt(now)),
     )
-    .execute(conn)?;
-    Ok(n == 1)
+    .execute(conn)?)
 }
 
 /// Renews an upload's lease while it streams (a slow client between two chunks).
@@ -261,16 +258,6 @@ fn end(conn: &mut DbConnection, id: &str, state: &str, now: NaiveDateTime) -> Re
         ))
         .execute(conn)?;
     Ok(())
-}
-
-/// Uploads abandoned (their lease ran out while receiving): deleted with their records.
-pub fn abandoned_uploads(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<String>, ApiError> {
-    Ok(im::table
-        .filter(im::state.eq("receiving"))
-        .filter(im::lease_until.lt(now))
-        .select(im::id)
-        .limit(100)
-        .load(conn)?)
 }
 
 /// At start: the imports this instance held before a restart are free again at once.

@@ -160,12 +160,7 @@ pub fn get(conn: &mut DbConnection, who: &Principal, id: &str) -> Result<Custome
 /// Applies every import that is waiting (and sweeps abandoned uploads); returns how many it
 /// finished or advanced. `concierge run-jobs` and the worker call it.
 pub fn run_pending(pool: &Pool, cipher: &Cipher, me: &str) -> Result<usize, ApiError> {
-    let stale = with_conn(pool, |conn| db::abandoned_uploads(conn, now()))?;
-    for id in stale {
-        with_conn(pool, |conn| {
-            write_tx(conn, |conn| db::delete_abandoned(conn, &id, now()))
-        })?;
-    }
+    with_conn(pool, |conn| write_tx(conn, |conn| db::delete_abandoned(conn, now())))?;
     let mut n = 0;
     while let Some(id) = with_conn(pool, |conn| write_tx(conn, |conn| db::claim(conn, me, now())))? {
         run::run_import(pool, cipher, &id, me, |_| {})?;
