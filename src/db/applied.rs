@@ -5,8 +5,16 @@
 //! marked by another attempt and rolls back, so a use case is applied at most once whatever
 //! crashed. The server's idempotency layer names the request (`with_request_key`); outside keyed
 //! requests (jobs, tools, requests without the header) nothing is checked.
+//!
+//! A key nobody has used yet is claimed *inline*: the first write transaction inserts the key's
+//! record, already marked applied by this attempt, instead of a claim committed beforehand. A
+//! concurrent attempt with the same key then waits on that row (PostgreSQL) or on the database
+//! (SQLite) and finds it taken. A use case whose answer is stored in the same transaction
+//! (`AppState::db_answered`) thus costs one commit in all.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use diesel::prelude::*;
 
@@ -20,6 +28,48 @@ pub struct RequestKey {
     pub caller: String,
     pub key: String,
     pub attempt: String,
+    /// Set when the key had no record: the first write transaction creates it.
+    pub inline: Option<Arc<InlineClaim>>,
+}
+
+/// What the record of an inline claim holds, and whether the answer was stored with the use case.
+#[derive(Debug)]
+pub struct InlineClaim {
+    pub method: String,
+    pub path: String,
+    pub request_hash: String,
+    pub owner: String,
+    pub lease_secs: i64,
+    answered: AtomicBool,
+}
+
+impl InlineClaim {
+    pub fn new(method: String, path: String, request_hash: String, owner: String, lease_secs: i64) -> Self {
+        InlineClaim {
+            method,
+            path,
+            request_hash,
+            owner,
+            lease_secs,
+            answered: AtomicBool::new(false),
+        }
+    }
+
+    /// The use case's transaction stored the answer too: nothing is left to store.
+    pub fn set_answered(&self) {
+        self.answered.store(true, Ordering::SeqCst);
+    }
+
+    pub fn answered(&self) -> bool {
+        self.answered.load(Ordering::SeqCst)
+    }
+}
+
+impl RequestKey {
+    /// The current thread's keyed request, if any.
+    pub fn current() -> Option<RequestKey> {
+        CURRENT.with(|c| c.borrow().clone())
+    }
 }
 
 thread_local! {
@@ -65,6 +115,9 @@ pub fn mark_applied(conn: &mut DbConnection) -> Result<(), ApiError> {
     let Some(k) = CURRENT.with(|c| c.borrow().clone()) else {
         return Ok(());
     };
+    if let Some(claim) = &k.inline {
+        return claim_inline(conn, &k, claim);
+    }
     let n = diesel::update(t::table.find((&k.caller, &k.key)))
         .filter(t::committed_attempt.is_null().or(t::committed_attempt.eq(&k.attempt)))
         .set(t::committed_attempt.eq(&k.attempt))
@@ -83,4 +136,40 @@ pub fn mark_applied(conn: &mut DbConnection) -> Result<(), ApiError> {
         // not be guarded, so refuse; the client's retry claims the key afresh.
         _ => Err(ApiError::Unavailable("the Idempotency-Key record is gone".into())),
     }
+}
+
+/// The inline claim: inserts the key's record marked applied by this attempt; a later write
+/// transaction of the same request finds its own mark. A record of anyone else (a concurrent
+/// attempt that got there first) refuses: the server's idempotency layer then answers from it.
+fn claim_inline(conn: &mut DbConnection, k: &RequestKey, c: &InlineClaim) -> Result<(), ApiError> {
+    let ts = crate::platform::ids::now();
+    let insert = diesel::insert_into(t::table)
+        .values((
+            t::caller.eq(&k.caller),
+            t::idem_key.eq(&k.key),
+            t::method.eq(&c.method),
+            t::path.eq(&c.path),
+            t::request_hash.eq(&c.request_hash),
+            t::locked_until.eq(ts + chrono::Duration::seconds(c.lease_secs)),
+            t::created_at.eq(ts),
+            t::owner.eq(&c.owner),
+            t::attempt.eq(&k.attempt),
+            t::committed_attempt.eq(&k.attempt),
+        ))
+        .on_conflict_do_nothing();
+    if super::dialect::execute(conn, insert)? == 1 {
+        return Ok(());
+    }
+    let mine = t::table
+        .find((&k.caller, &k.key))
+        .filter(t::committed_attempt.eq(&k.attempt))
+        .count()
+        .get_result::<i64>(conn)?;
+    if mine == 1 {
+        return Ok(());
+    }
+    Err(ApiError::Conflict {
+        detail: "another request with this Idempotency-Key got there first".into(),
+        existing_id: None,
+    })
 }

@@ -82,3 +82,29 @@ pub fn customer_text_hit(backend: Backend, text: &str, pattern: &str) -> Custome
         }
     }
 }
+
+/// Runs a statement that diesel's multi-backend connection cannot express (an upsert such as
+/// `ON CONFLICT DO NOTHING`) on the backend's own connection; the rows it changed.
+pub fn execute<Q>(conn: &mut DbConnection, q: Q) -> Result<usize, Error>
+where
+    Q: diesel::query_dsl::methods::ExecuteDsl<diesel::PgConnection>
+        + diesel::query_dsl::methods::ExecuteDsl<diesel::SqliteConnection>,
+{
+    match conn {
+        DbConnection::Pg(c) => diesel::query_dsl::methods::ExecuteDsl::execute(q, c),
+        DbConnection::Sqlite(c) => diesel::query_dsl::methods::ExecuteDsl::execute(q, c),
+    }
+}
+
+/// Like `execute`, for a statement with `RETURNING`: the returned rows (an `UPDATE … RETURNING`
+/// that both changes and reads a row in one round trip).
+pub fn load_returning<'q, Q, U>(conn: &mut DbConnection, q: Q) -> Result<Vec<U>, Error>
+where
+    Q: diesel::query_dsl::LoadQuery<'q, diesel::PgConnection, U>
+        + diesel::query_dsl::LoadQuery<'q, diesel::SqliteConnection, U>,
+{
+    match conn {
+        DbConnection::Pg(c) => q.load(c),
+        DbConnection::Sqlite(c) => q.load(c),
+    }
+}

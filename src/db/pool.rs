@@ -9,11 +9,13 @@
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 
+use super::memo::Memo;
 use super::{establish, Backend, DbConnection, DbTarget};
 use crate::platform::error::ApiError;
 
@@ -53,6 +55,8 @@ impl SessionLimits {
 pub struct Conn {
     conn: DbConnection,
     broken: bool,
+    /// The database's remembered settings (`db::memo`).
+    memo: Arc<Memo>,
 }
 
 impl Deref for Conn {
@@ -124,7 +128,15 @@ impl ManageConnection for ConnectionManager {
             Backend::Sqlite => &self.sqlite_session,
         };
         conn.batch_execute(session).map_err(r2d2::Error::QueryError)?;
-        Ok(Conn { conn, broken: false })
+        let memo = Memo::of(match &self.target {
+            DbTarget::Sqlite(path) => path,
+            DbTarget::Postgres(url) => url,
+        });
+        Ok(Conn {
+            conn,
+            broken: false,
+            memo,
+        })
     }
 
     fn is_valid(&self, conn: &mut Conn) -> Result<(), r2d2::Error> {
@@ -208,7 +220,8 @@ pub static CHECKOUT_STATS: CheckoutStats = CheckoutStats {
 /// connection so a dead one leaves the pool.
 pub fn with_conn<T>(pool: &Pool, f: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>) -> Result<T, ApiError> {
     let mut conn = checkout(pool)?;
-    let out = f(&mut conn);
+    let memo = conn.memo.clone();
+    let out = super::memo::with_memo(memo, || f(&mut conn));
     if matches!(out, Err(ApiError::Unavailable(_))) {
         conn.check_after_failure();
     }

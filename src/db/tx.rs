@@ -3,8 +3,40 @@
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
+use std::cell::Cell;
+
 use super::{applied, Backend, DbConnection};
 use crate::platform::error::ApiError;
+
+thread_local! {
+    /// Set while a use case runs inside a transaction its runner opened (`enclosing_tx`).
+    static ENCLOSED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` — a use case that opens its own transaction — inside one transaction opened here,
+/// so that `then` writes in the same commit (a keyed request's stored answer). The use case's
+/// `write_tx` and `read_tx` join this transaction instead of opening their own; it must be a
+/// use case of one transaction.
+pub fn enclosing_tx<T, U, F, G>(conn: &mut DbConnection, f: F, then: G) -> Result<U, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+    G: FnOnce(&mut DbConnection, T) -> Result<U, ApiError>,
+{
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            ENCLOSED.with(|e| e.set(false));
+        }
+    }
+    write_tx(conn, |conn| {
+        let value = {
+            ENCLOSED.with(|e| e.set(true));
+            let _reset = Reset;
+            f(conn)?
+        };
+        then(conn, value)
+    })
+}
 
 /// Runs one use case in one write transaction. SQLite needs `BEGIN IMMEDIATE` (a deferred
 /// transaction that reads and then writes fails with "database is locked" under concurrency);
@@ -13,6 +45,9 @@ pub fn write_tx<T, F>(conn: &mut DbConnection, f: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
 {
+    if ENCLOSED.with(|e| e.get()) {
+        return f(conn);
+    }
     // First statement of every write: a keyed request's marker (exactly once, `idempotency`).
     let f = |c: &mut DbConnection| {
         applied::mark_applied(c)?;
@@ -44,6 +79,9 @@ pub fn read_tx<T, F>(conn: &mut DbConnection, f: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
 {
+    if ENCLOSED.with(|e| e.get()) {
+        return f(conn);
+    }
     match conn.backend() {
         Backend::Sqlite => conn.transaction(f),
         Backend::Postgres => f(conn),

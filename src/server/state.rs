@@ -4,7 +4,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::web;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
 
 use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::RateLimiter;
@@ -148,6 +150,32 @@ impl AppState {
             self.group_commit.commit(write).await?;
         }
         Ok(value)
+    }
+
+    /// Runs a use case of one transaction that answers `status` with its value as JSON. For the
+    /// first use of an `Idempotency-Key`, the key's record and that answer are written in the
+    /// use case's own transaction: the change, the key and the answer cost one commit.
+    pub async fn db_answered<T, F>(&self, status: StatusCode, f: F) -> Result<HttpResponse, ApiError>
+    where
+        T: Serialize + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let key = crate::server::idempotency::current_request_key();
+        let Some((key, claim)) = key.and_then(|k| k.inline.clone().map(|c| (k, c))) else {
+            return Ok(HttpResponse::build(status).json(self.db(f).await?));
+        };
+        let cipher = self.cipher.clone();
+        let body = self
+            .db(move |conn| {
+                crate::db::enclosing_tx(conn, f, |conn, value| {
+                    let body = serde_json::to_vec(&value).map_err(|e| ApiError::internal(format!("answer: {e}")))?;
+                    crate::server::idempotency::store_in_tx(conn, &cipher, &key, status.as_u16(), &body)?;
+                    Ok(body)
+                })
+            })
+            .await?;
+        claim.set_answered();
+        Ok(HttpResponse::build(status).content_type("application/json").body(body))
     }
 
     /// Like `db`, outside admission control: only for the few steps that must not be refused

@@ -75,7 +75,7 @@ pub fn summary(conn: &mut DbConnection, who: &Principal, customer_id: &str) -> R
         if !db::customer_exists(conn, customer_id)? {
             return Err(ApiError::not_found("customer"));
         }
-        let rules = Rules::load(conn)?;
+        let rules = Rules::cached(conn)?;
         let Some((balance, tier, since)) = db::account(conn, customer_id)? else {
             return Ok(not_enrolled(&rules, customer_id));
         };
@@ -151,11 +151,9 @@ pub fn adjust(
     }
     c.finish()?;
     write_tx(conn, |conn| {
-        let rules = Rules::load(conn)?;
-        if req.points > 0 {
-            ensure_account_in_tx(conn, who, customer_id)?;
-        }
+        let rules = Rules::cached(conn)?;
         let posting = Posting::new(customer_id, EntryKind::Adjust, req.points, reason.clone())
+            .enrolling()
             .key(idempotency_key.map(|k| format!("adjust:{k}")));
         let (entry, replayed) = post(conn, who, &rules, posting)?;
         if !replayed {

@@ -78,6 +78,27 @@ pub struct NewEntry<'a> {
     pub created_at: NaiveDateTime,
 }
 
+impl NewEntry<'_> {
+    /// The entry as it now stands in the ledger (no read-back: it is what was inserted).
+    pub fn into_entry(self, lots: Vec<LotUse>) -> LedgerEntry {
+        EntryRow {
+            id: self.id.to_string(),
+            kind: self.kind.to_string(),
+            points: self.points,
+            balance_after: self.balance_after,
+            qualifying: self.qualifying,
+            reason: self.reason.to_string(),
+            source_kind: self.source_kind,
+            source_id: self.source_id,
+            property_id: self.property_id,
+            reverses_id: self.reverses_id,
+            expires_at: self.expires_at,
+            created_at: self.created_at,
+        }
+        .into_entry(lots)
+    }
+}
+
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = rw)]
 pub struct RewardRow {
@@ -168,7 +189,21 @@ impl PropertyRulesRow {
     }
 }
 
+const RULES_MEMO: &str = "loyalty.rules";
+
 impl Rules {
+    /// The rules as postings use them: remembered for at most `db::memo::TTL`, forgotten at once
+    /// when changed through this process (`forget_cached`). Not for a use case that changes them.
+    pub fn cached(conn: &mut DbConnection) -> Result<Rules, ApiError> {
+        crate::db::memo::cached(conn, RULES_MEMO, Rules::load)
+    }
+
+    /// After a committed change of the rules.
+    pub fn forget_cached() {
+        crate::db::memo::forget(RULES_MEMO);
+    }
+
+    /// The rules as stored now.
     pub fn load(conn: &mut DbConnection) -> Result<Rules, ApiError> {
         let rows: Vec<(String, String)> = ls::table.select((ls::name, ls::value)).load(conn)?;
         let get = |n: &str| {
@@ -366,7 +401,7 @@ pub fn entry(conn: &mut DbConnection, id: &str) -> Result<EntryRow, ApiError> {
     Ok(le::table.find(id).select(EntryRow::as_select()).first(conn)?)
 }
 
-/// Appends one entry with the lots it draws on, and moves the account's balance.
+/// Appends one entry with the lots it draws on (the balance moved first: `add_to_balance`).
 pub fn insert_entry(conn: &mut DbConnection, e: &NewEntry<'_>, plan: &[(String, i64)]) -> Result<(), ApiError> {
     diesel::insert_into(le::table).values(e).execute(conn)?;
     for (lot, points) in plan {
@@ -374,14 +409,27 @@ pub fn insert_entry(conn: &mut DbConnection, e: &NewEntry<'_>, plan: &[(String, 
             .values((lc::entry_id.eq(e.id), lc::lot_id.eq(lot), lc::points.eq(points)))
             .execute(conn)?;
     }
-    diesel::update(la::table.find(e.customer_id))
-        .set((la::balance.eq(e.balance_after), la::updated_at.eq(e.created_at)))
-        .execute(conn)?;
     Ok(())
 }
 
-pub fn balance(conn: &mut DbConnection, customer_id: &str) -> Result<i64, ApiError> {
-    Ok(la::table.find(customer_id).select(la::balance).first(conn)?)
+/// Moves the account's balance by `points` unless it would fall below zero, holding the row's
+/// lock until the transaction ends: the new balance, or `None` when the guest has no account or
+/// too few points. One statement both locks and reads.
+pub fn add_to_balance(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    points: i64,
+    ts: NaiveDateTime,
+) -> Result<Option<i64>, ApiError> {
+    let q = diesel::update(la::table.find(customer_id))
+        .filter((la::balance + points).ge(0i64))
+        .set((la::balance.eq(la::balance + points), la::updated_at.eq(ts)))
+        .returning(la::balance);
+    Ok(crate::db::dialect::load_returning(conn, q)?.into_iter().next())
+}
+
+pub fn balance(conn: &mut DbConnection, customer_id: &str) -> Result<Option<i64>, ApiError> {
+    Ok(la::table.find(customer_id).select(la::balance).first(conn).optional()?)
 }
 
 /// Remaining points of the account's lots: `(lot id, expires_at, remaining)`.

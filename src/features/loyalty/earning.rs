@@ -72,7 +72,7 @@ fn settlement(conn: &mut DbConnection, who: &Principal, stay_id: &str) -> Result
         return Ok(None);
     };
     let tier = Tier::parse(&tier).unwrap_or(Tier::Regular);
-    let rules = Rules::load(conn)?.for_property(conn, &stay.property_id)?;
+    let rules = Rules::cached(conn)?.for_property(conn, &stay.property_id)?;
     let lines = stays::spend_earning(conn, stay_id)?;
     let target = match lines.first() {
         Some(first) => {
@@ -180,7 +180,7 @@ fn take_back(conn: &mut DbConnection, who: &Principal, s: &Settlement) -> Result
 /// Cancellation of a stay: reverse what its earnings still hold (points already spent cannot
 /// be taken back below zero; the reason says so).
 pub fn reverse_for_stay(conn: &mut DbConnection, who: &Principal, stay_id: &str) -> Result<Vec<LedgerEntry>, ApiError> {
-    let rules = Rules::load(conn)?;
+    let rules = Rules::cached(conn)?;
     let line_ids: Vec<String> = stays::spend_earning(conn, stay_id)?.into_iter().map(|l| l.id).collect();
     let earns = db::stay_earns(conn, stay_id, &line_ids, None)?;
     let mut out = Vec::new();
@@ -238,7 +238,7 @@ pub fn post_survey_bonus(
     property_id: &str,
     subject: &str,
 ) -> Result<(LedgerEntry, bool), ApiError> {
-    let rules = Rules::load(conn)?;
+    let rules = Rules::cached(conn)?;
     ensure_account_in_tx(conn, who, customer_id)?;
     let posting = Posting::new(customer_id, EntryKind::Bonus, points, "survey completed")
         .source("survey", subject)
@@ -258,7 +258,7 @@ pub fn post_compensation(
     property_id: &str,
     compensation_id: &str,
 ) -> Result<(LedgerEntry, bool), ApiError> {
-    let rules = Rules::load(conn)?;
+    let rules = Rules::cached(conn)?;
     ensure_account_in_tx(conn, who, customer_id)?;
     let posting = Posting::new(customer_id, EntryKind::Compensation, points, "ticket compensation")
         .source("ticket", ticket_id)

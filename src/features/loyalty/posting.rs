@@ -3,12 +3,12 @@
 //! `loyalty.entry_posted` event.
 //!
 //! Invariants, kept by construction and by the database: balance = Σ entries (each post updates
-//! the account row in the same transaction, with the row locked); balance ≥ 0 (CHECK); an
+//! the account row in the same transaction, the update holding the row's lock); balance ≥ 0 (CHECK); an
 //! idempotency key is applied at most once per account (UNIQUE); every negative entry records
 //! the lots it consumed (`ledger_lot_consumptions`); entries are never updated or deleted
 //! (triggers).
 
-use chrono::{Duration, Months, NaiveDateTime};
+use chrono::{Duration, Months, NaiveDateTime, SubsecRound};
 use serde_json::json;
 
 use super::db::{self, NewEntry};
@@ -16,8 +16,7 @@ use super::model::{EntryKind, LedgerEntry, LotUse};
 use super::rules::{plan_consumption, Rules};
 use crate::auth::Principal;
 use crate::db::outbox::{self, NewEvent};
-use crate::db::schema::loyalty_accounts as la;
-use crate::db::{lock_row, DbConnection};
+use crate::db::DbConnection;
 use crate::platform::error::ApiError;
 use crate::platform::ids::{new_id, now};
 
@@ -44,6 +43,8 @@ pub struct Posting<'a> {
     /// a new lot, so they keep their expiry and their origin (a later reversal of the lot
     /// reaches them).
     pub restores: Option<Vec<(String, i64)>>,
+    /// A credit to a guest without an account opens one (`loyalty.account_enrolled`).
+    pub enrol: bool,
 }
 
 impl<'a> Posting<'a> {
@@ -62,7 +63,14 @@ impl<'a> Posting<'a> {
             reverses_id: None,
             consume: Consume::Fifo,
             restores: None,
+            enrol: false,
         }
+    }
+
+    /// A credit to a guest without an account enrols them first.
+    pub fn enrolling(mut self) -> Self {
+        self.enrol = true;
+        self
     }
 
     /// Counts toward tier qualification.
@@ -111,6 +119,10 @@ impl<'a> Posting<'a> {
 
 /// Appends one entry and moves the balance, in the caller's transaction. Replays (same
 /// idempotency key) return the first entry and change nothing.
+///
+/// The balance update comes first: it locks the account row for the rest of the transaction
+/// (concurrent postings of one guest run one after the other, each on the balance the other
+/// left) and answers the new balance, so no statement only locks or only reads it.
 pub fn post(
     conn: &mut DbConnection,
     who: &Principal,
@@ -120,31 +132,21 @@ pub fn post(
     if p.points == 0 {
         return Err(ApiError::field("points", "must not be zero"));
     }
-    // Lock the account row for the rest of the transaction (PostgreSQL); SQLite's write
-    // transaction already holds the database lock.
-    let locked = lock_row!(conn, la::table, la::updated_at, p.customer_id)?;
-    if !locked {
-        return Err(ApiError::NotFound(
-            "the guest is not enrolled in the loyalty programme".into(),
-        ));
-    }
+    // Microseconds: what both databases keep, so the answer equals every later read.
+    let ts = now().trunc_subsecs(6);
+    let Some(balance_after) = db::add_to_balance(conn, p.customer_id, p.points, ts)? else {
+        return refused(conn, who, rules, p);
+    };
     if let Some(entry) = replayed(conn, &p)? {
+        db::add_to_balance(conn, p.customer_id, -p.points, ts)?;
         return Ok((entry, true));
     }
-    let balance = db::balance(conn, p.customer_id)?;
-    let ts = now();
+    let balance = balance_after - p.points;
     let mut plan = if p.points < 0 {
         consumption(conn, &p, balance, ts)?
     } else {
         Vec::new()
     };
-    let balance_after = balance + p.points;
-    if balance_after < 0 {
-        return Err(ApiError::Conflict {
-            detail: format!("insufficient points: balance {balance}"),
-            existing_id: None,
-        });
-    }
     if let Some(restores) = &p.restores {
         if restores.iter().map(|r| r.1).sum::<i64>() != p.points || p.points < 0 {
             return Err(ApiError::internal("restored lots do not add up to the refund"));
@@ -153,15 +155,41 @@ pub fn post(
         plan = restores.iter().map(|(lot, pts)| (lot.clone(), -pts)).collect();
     }
     let id = new_id();
-    write_entry(conn, who, rules, &p, &id, balance_after, &plan, ts)?;
-    let entry = db::entry(conn, &id)?;
+    let row = new_entry(who, rules, &p, &id, balance_after, ts);
+    db::insert_entry(conn, &row, &plan)?;
     let lots = plan
         .into_iter()
         .map(|(lot_id, points)| LotUse { lot_id, points })
         .collect();
-    let entry = entry.into_entry(lots);
+    let entry = row.into_entry(lots);
     emit_entry_posted_in_tx(conn, who, p.customer_id, &entry)?;
     Ok((entry, false))
+}
+
+/// The balance did not move: a replay (whose first posting may no longer fit the balance), a
+/// guest without an account (enrolled here when the posting asks for it), or too few points.
+fn refused(
+    conn: &mut DbConnection,
+    who: &Principal,
+    rules: &Rules,
+    p: Posting,
+) -> Result<(LedgerEntry, bool), ApiError> {
+    if let Some(entry) = replayed(conn, &p)? {
+        return Ok((entry, true));
+    }
+    let Some(balance) = db::balance(conn, p.customer_id)? else {
+        if p.enrol && p.points > 0 {
+            super::account::ensure_account_in_tx(conn, who, p.customer_id)?;
+            return post(conn, who, rules, p);
+        }
+        return Err(ApiError::NotFound(
+            "the guest is not enrolled in the loyalty programme".into(),
+        ));
+    };
+    Err(ApiError::Conflict {
+        detail: format!("insufficient points: balance {balance}"),
+        existing_id: None,
+    })
 }
 
 /// The entry a replayed idempotency key names (409 when it named a different posting).
@@ -213,17 +241,14 @@ fn consumption(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn write_entry(
-    conn: &mut DbConnection,
+fn new_entry<'a>(
     who: &Principal,
     rules: &Rules,
-    p: &Posting,
-    id: &str,
+    p: &'a Posting,
+    id: &'a str,
     balance_after: i64,
-    plan: &[(String, i64)],
     ts: NaiveDateTime,
-) -> Result<(), ApiError> {
+) -> NewEntry<'a> {
     let expires_at = (p.points > 0 && p.restores.is_none()).then(|| {
         ts.checked_add_months(Months::new(rules.expiry_months))
             .unwrap_or(ts + Duration::days(730))
@@ -232,7 +257,7 @@ fn write_entry(
         Some((k, i)) => (Some(k.to_string()), Some(i.clone())),
         None => (None, None),
     };
-    let row = NewEntry {
+    NewEntry {
         id,
         customer_id: p.customer_id,
         kind: p.kind.as_str(),
@@ -249,8 +274,7 @@ fn write_entry(
         reverses_id: p.reverses_id.clone(),
         expires_at,
         created_at: ts,
-    };
-    db::insert_entry(conn, &row, plan)
+    }
 }
 
 /// `loyalty.entry_posted` on the guest's account: ids, kind, the delta and the balance after

@@ -66,7 +66,7 @@ fn changed_fields(before: &Value, after: &Value) -> Vec<String> {
 pub fn update(conn: &mut DbConnection, who: &Principal, input: ProgrammeUpdate) -> Result<Programme, ApiError> {
     who.require_group_wide(Perm::ProgrammeManage)?;
     let checked = check_programme(&input)?;
-    write_tx(conn, |conn| {
+    let updated = write_tx(conn, |conn| {
         let before = load(conn)?;
         db::set_setting(conn, "points_per_unit", checked.points_per_unit.to_string())?;
         db::set_setting(conn, "expiry_months", checked.expiry_months.to_string())?;
@@ -90,7 +90,11 @@ pub fn update(conn: &mut DbConnection, who: &Principal, input: ProgrammeUpdate) 
         let ev = NewEvent::new("loyalty_programme.updated", "loyalty_programme", "group").data(data);
         outbox::emit_in_tx(conn, who, ev)?;
         Ok(after)
-    })
+    })?;
+    // Committed: postings through this process use the new rules from now on (others within
+    // `db::memo::TTL`).
+    Rules::forget_cached();
+    Ok(updated)
 }
 
 fn require_property(conn: &mut DbConnection, who: &Principal, property_id: &str) -> Result<(), ApiError> {

@@ -84,7 +84,7 @@ pub fn redeem(
         if !reward.active {
             return Err(ApiError::field("reward_id", "this reward is not available"));
         }
-        let rules = Rules::load(conn)?;
+        let rules = Rules::cached(conn)?;
         let posting = Posting::new(
             customer_id,
             EntryKind::Redeem,
@@ -162,7 +162,7 @@ pub fn cancel(
         }
         // Give the points back to the very lots they came from.
         let restores = db::consumptions_of(conn, &r.redeem_entry_id)?;
-        let rules = Rules::load(conn)?;
+        let rules = Rules::cached(conn)?;
         let posting = Posting::new(&r.customer_id, EntryKind::Reverse, r.points, "redemption cancelled")
             .source("redemption", r.id.clone())
             .key(Some(format!("reverse:{}", r.redeem_entry_id)))

@@ -26,9 +26,10 @@ use actix_web::{web, Error, HttpResponse, ResponseError};
 use sha2::{Digest, Sha256};
 
 use crate::auth::principal::Principal;
-pub use crate::db::applied::{with_request_key, RequestKey};
+pub use crate::db::applied::{with_request_key, InlineClaim, RequestKey};
 use crate::platform::error::ApiError;
 use crate::server::state::AppState;
+use std::sync::Arc;
 pub use store::release_abandoned;
 use store::{Claim, ClaimRequest};
 
@@ -131,14 +132,30 @@ pub async fn idempotency(
     };
     let hash = request_hash(&req, &body);
     req.set_payload(bytes_to_payload(body));
-    let rk = RequestKey {
+    let mut rk = RequestKey {
         caller,
         key,
         attempt: uuid::Uuid::now_v7().to_string(),
+        inline: None,
     };
+    let (method, path) = (req.method().to_string(), req.path().to_string());
+    let owner = state.config.instance_id.clone();
+    let known = {
+        let rk = rk.clone();
+        state.bookkeeping(move |conn| store::known(conn, &rk)).await
+    };
+    match known {
+        Err(e) => return Ok(problem(req, e)),
+        // A first use: the use case's transaction claims the key (`db::applied`).
+        Ok(false) => {
+            let claim = InlineClaim::new(method, path, hash, owner, store::LEASE_SECS);
+            rk.inline = Some(Arc::new(claim));
+            return run_and_store(req, next, &state, rk).await;
+        }
+        Ok(true) => {}
+    }
     let claim = {
-        let (rk, method, path) = (rk.clone(), req.method().to_string(), req.path().to_string());
-        let (cipher, owner) = (state.cipher.clone(), state.config.instance_id.clone());
+        let (rk, cipher) = (rk.clone(), state.cipher.clone());
         state
             .bookkeeping(move |conn| {
                 let r = ClaimRequest {
@@ -154,16 +171,40 @@ pub async fn idempotency(
     };
     match claim {
         Err(e) => Ok(problem(req, e)),
-        Ok(Claim::Replay { status, headers, body }) => {
-            let mut res = HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
-            for (k, v) in headers {
-                res.insert_header((k, v));
-            }
-            res.insert_header(("idempotent-replayed", "true"));
-            Ok(req.into_response(res.body(body)))
-        }
+        Ok(Claim::Replay { status, headers, body }) => Ok(req.into_response(replayed(status, headers, body))),
         Ok(Claim::Run) => run_and_store(req, next, &state, rk).await,
     }
+}
+
+/// A stored answer, sent again.
+fn replayed(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> HttpResponse {
+    let mut res = HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
+    for (k, v) in headers {
+        res.insert_header((k, v));
+    }
+    res.insert_header(("idempotent-replayed", "true"));
+    res.body(body)
+}
+
+/// Stores a JSON answer in the use case's transaction, on the record its inline claim wrote
+/// there (`AppState::db_answered`).
+pub fn store_in_tx(
+    conn: &mut crate::db::DbConnection,
+    cipher: &crate::platform::crypto::Cipher,
+    rk: &RequestKey,
+    status: u16,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let headers = [("content-type".to_string(), "application/json".to_string())];
+    let answer = store::Answer {
+        status,
+        headers: &headers,
+        body,
+    };
+    if !store::store_answer(conn, cipher, &rk.caller, &rk.key, Some(&rk.attempt), &answer)? {
+        return Err(ApiError::internal("the key's record is not this attempt's"));
+    }
+    Ok(())
 }
 
 /// Renews the key's lease while its request runs; stopped when the request ends.
@@ -207,6 +248,12 @@ async fn run_and_store(
             return Err(e);
         }
     };
+    if rk.inline.as_ref().is_some_and(|c| c.answered()) {
+        // Stored with the use case, in its transaction.
+        let mut res = res.map_into_boxed_body();
+        res.headers_mut().insert(REPLAYED, HeaderValue::from_static("false"));
+        return Ok(res);
+    }
     let status = res.status();
     if status.is_server_error() {
         release(state, &rk).await;
@@ -228,34 +275,82 @@ async fn run_and_store(
                 .map(|v| (n.to_string(), v.to_string()))
         })
         .collect();
-    let stored = {
-        let (cipher, bytes, rk) = (state.cipher.clone(), bytes.clone(), rk.clone());
-        // The main pool (durable commits), outside admission control: a committed use case's
-        // answer must not be refused for overload.
-        state
-            .db_unadmitted(move |conn| {
-                let answer = store::Answer {
-                    status: status.as_u16(),
-                    headers: &headers,
-                    body: &bytes,
-                };
-                store::store_answer(conn, &cipher, &rk.caller, &rk.key, Some(&rk.attempt), &answer)
-            })
-            .await
+    let recorded = record(state, &rk, status.as_u16(), headers, bytes.clone()).await;
+    let answer = match recorded {
+        Ok(Recorded::Stored) => head.set_body(bytes).map_into_boxed_body(),
+        Ok(Recorded::Theirs(Claim::Replay { status, headers, body })) => {
+            return Ok(ServiceResponse::new(http_req, replayed(status, headers, body)));
+        }
+        Ok(Recorded::Theirs(Claim::Run)) => {
+            // The key was free again by then (its holder died): give it back, the client retries.
+            release(state, &rk).await;
+            return Ok(ServiceResponse::new(http_req, store::still_running().error_response()));
+        }
+        Err(e) => {
+            // Never acknowledge what a retry could not replay: the client retries and gets the
+            // stored answer, or the key's applied marker answers without running the use case.
+            log::error!("idempotency: the answer was not stored: {e}");
+            let e = match e {
+                e @ (ApiError::Conflict { .. } | ApiError::Validation(_)) => e,
+                _ => ApiError::Unavailable("the answer could not be recorded".into()),
+            };
+            return Ok(ServiceResponse::new(http_req, e.error_response()));
+        }
     };
-    if !matches!(stored, Ok(true)) {
-        // Never acknowledge what a retry could not replay: the client retries and gets the
-        // stored answer, or the key's applied marker answers without running the use case.
-        log::error!("idempotency: the answer was not stored: {stored:?}");
-        let e = ApiError::Unavailable("the answer could not be recorded".into());
-        return Ok(ServiceResponse::new(http_req, e.error_response()));
-    }
-    let mut res = head.set_body(bytes).map_into_boxed_body();
-    if let Ok(v) = HeaderValue::from_str("false") {
-        res.headers_mut()
-            .insert(HeaderName::from_static("idempotent-replayed"), v);
-    }
-    Ok(ServiceResponse::new(http_req, res))
+    Ok(ServiceResponse::new(http_req, first_answer(answer)))
+}
+
+/// Marks an answer as the first one (not a replay).
+fn first_answer<B>(mut res: HttpResponse<B>) -> HttpResponse<B> {
+    res.headers_mut().insert(REPLAYED, HeaderValue::from_static("false"));
+    res
+}
+
+const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+enum Recorded {
+    Stored,
+    /// Another attempt holds the key (a concurrent first use): what a claim of it answers.
+    Theirs(Claim),
+}
+
+/// Stores the answer of this attempt: on its record, or — when the request wrote none — as a
+/// new record. The main pool (durable commits), outside admission control: a committed use
+/// case's answer must not be refused for overload.
+async fn record(
+    state: &AppState,
+    rk: &RequestKey,
+    status: u16,
+    headers: Vec<(String, String)>,
+    bytes: web::Bytes,
+) -> Result<Recorded, ApiError> {
+    let (cipher, rk) = (state.cipher.clone(), rk.clone());
+    state
+        .db_unadmitted(move |conn| {
+            let answer = store::Answer {
+                status,
+                headers: &headers,
+                body: &bytes,
+            };
+            if store::store_answer(conn, &cipher, &rk.caller, &rk.key, Some(&rk.attempt), &answer)? {
+                return Ok(Recorded::Stored);
+            }
+            let Some(claim) = &rk.inline else {
+                return Err(ApiError::internal("the key is held by another attempt"));
+            };
+            if store::insert_answered(conn, &cipher, &rk, claim, &answer)? {
+                return Ok(Recorded::Stored);
+            }
+            let r = ClaimRequest {
+                key: &rk,
+                method: &claim.method,
+                path: &claim.path,
+                request_hash: &claim.request_hash,
+                owner: &claim.owner,
+            };
+            store::claim(conn, &cipher, &r).map(Recorded::Theirs)
+        })
+        .await
 }
 
 /// Frees the key after a failure so the client may retry (kept if the use case committed).

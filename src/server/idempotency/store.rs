@@ -7,7 +7,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use rand::Rng;
 
-use crate::db::applied::{already_applied, RequestKey};
+use crate::db::applied::{already_applied, InlineClaim, RequestKey};
 use crate::db::schema::idempotency_keys as t;
 use crate::db::DbConnection;
 use crate::platform::crypto::Cipher;
@@ -50,11 +50,61 @@ struct Recorded {
     committed_attempt: Option<String>,
 }
 
+/// Whether the key has a record yet (a read: a first use is then claimed inline, by the use
+/// case's own transaction). Now and then, answers older than 48 h are dropped here.
+pub fn known(conn: &mut DbConnection, key: &RequestKey) -> Result<bool, ApiError> {
+    purge_now_and_then(conn)?;
+    let n: i64 = t::table.find((&key.caller, &key.key)).count().get_result(conn)?;
+    Ok(n > 0)
+}
+
+fn purge_now_and_then(conn: &mut DbConnection) -> Result<(), ApiError> {
+    if rand::thread_rng().gen_ratio(1, 500) {
+        diesel::delete(t::table.filter(t::created_at.lt(now() - Duration::hours(KEEP_HOURS)))).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Records a key and its answer at once, when the request wrote nothing (it failed before its
+/// transaction, or had none): `Ok(false)` when another attempt recorded the key first.
+pub fn insert_answered(
+    conn: &mut DbConnection,
+    cipher: &Cipher,
+    key: &RequestKey,
+    claim: &InlineClaim,
+    a: &Answer<'_>,
+) -> Result<bool, ApiError> {
+    let ts = now();
+    let insert = diesel::insert_into(t::table)
+        .values((
+            t::caller.eq(&key.caller),
+            t::idem_key.eq(&key.key),
+            t::method.eq(&claim.method),
+            t::path.eq(&claim.path),
+            t::request_hash.eq(&claim.request_hash),
+            t::locked_until.eq(ts),
+            t::created_at.eq(ts),
+            t::owner.eq(&claim.owner),
+            t::attempt.eq(&key.attempt),
+            t::status.eq(Some(a.status as i32)),
+            t::response_headers.eq(Some(serde_json::to_string(a.headers).unwrap_or_default())),
+            t::response_body.eq(Some(sealed(cipher, a.body)?)),
+        ))
+        .on_conflict_do_nothing();
+    Ok(crate::db::dialect::execute(conn, insert)? == 1)
+}
+
+fn sealed(cipher: &Cipher, body: &[u8]) -> Result<String, ApiError> {
+    Ok(format!(
+        "{}:{}",
+        cipher.key_id,
+        cipher.encrypt(&String::from_utf8_lossy(body))?
+    ))
+}
+
 pub fn claim(conn: &mut DbConnection, cipher: &Cipher, r: &ClaimRequest<'_>) -> Result<Claim, ApiError> {
     let ts = now();
-    if rand::thread_rng().gen_ratio(1, 500) {
-        diesel::delete(t::table.filter(t::created_at.lt(ts - Duration::hours(KEEP_HOURS)))).execute(conn)?;
-    }
+    purge_now_and_then(conn)?;
     let (caller, key) = (&r.key.caller, &r.key.key);
     let inserted = diesel::insert_into(t::table)
         .values((
@@ -122,7 +172,7 @@ pub fn claim(conn: &mut DbConnection, cipher: &Cipher, r: &ClaimRequest<'_>) -> 
     }
 }
 
-fn still_running() -> ApiError {
+pub fn still_running() -> ApiError {
     ApiError::Conflict {
         detail: "a request with this Idempotency-Key is still being processed; retry shortly".into(),
         existing_id: None,
@@ -169,11 +219,7 @@ pub fn store_answer(
     attempt: Option<&str>,
     a: &Answer<'_>,
 ) -> Result<bool, ApiError> {
-    let enc = format!(
-        "{}:{}",
-        cipher.key_id,
-        cipher.encrypt(&String::from_utf8_lossy(a.body))?
-    );
+    let enc = sealed(cipher, a.body)?;
     let mut q = diesel::update(t::table.find((caller, key)))
         .filter(t::status.is_null())
         .into_boxed();

@@ -93,6 +93,7 @@ fn posting<'a>(customer: &'a str, kind: EntryKind, points: i64, key: String) -> 
         reverses_id: None,
         consume: Consume::Fifo,
         restores: None,
+        enrol: false,
     }
 }
 

@@ -13,6 +13,7 @@ mod events;
 mod expiry;
 mod ledger;
 mod ledger_props;
+mod one_commit;
 mod programme;
 mod redemptions;
 

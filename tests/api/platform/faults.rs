@@ -204,6 +204,7 @@ async fn the_applied_marker_lets_one_attempt_commit() {
         caller: "staff:x".into(),
         key: "race".into(),
         attempt: a.into(),
+        inline: None,
     };
     let mut conn = app.conn();
     let run =
@@ -217,6 +218,7 @@ async fn the_applied_marker_lets_one_attempt_commit() {
         caller: "staff:x".into(),
         key: "gone".into(),
         attempt: "a".into(),
+        inline: None,
     };
     let refused = with_request_key(Some(gone), || db::write_tx(&mut conn, |_| Ok(()))).unwrap_err();
     assert_eq!(actix_web::ResponseError::status_code(&refused).as_u16(), 503);

@@ -1,6 +1,7 @@
 pub mod programme;
 pub mod rewards;
 
+use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -60,10 +61,12 @@ pub async fn create_loyalty_adjustment(
 ) -> Result<HttpResponse, ApiError> {
     let key = crate::server::http::required_idempotency_key(&req, "ledger postings")?;
     let (id, body) = (id.into_inner(), body.into_inner());
-    let (entry, _) = state
-        .db(move |conn| loyalty::adjust(conn, &p, &id, body, Some(key)))
-        .await?;
-    Ok(HttpResponse::Created().json(entry))
+    // The entry, the balance, the audit row, the event, the key and this answer: one commit.
+    state
+        .db_answered(StatusCode::CREATED, move |conn| {
+            loyalty::adjust(conn, &p, &id, body, Some(key)).map(|(entry, _)| entry)
+        })
+        .await
 }
 
 /// Enrols a staff-created guest in the programme (201; 200 when already enrolled).

@@ -1,3 +1,4 @@
+use actix_web::http::StatusCode;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 
 use crate::auth::Principal;
@@ -66,8 +67,11 @@ pub async fn redeem(
     let id = p.require_customer()?.to_string();
     let key = crate::server::http::required_idempotency_key(&req, "redemptions")?;
     let body = body.into_inner();
-    let (r, _) = state.db(move |conn| rewards::redeem(conn, &p, &id, body, &key)).await?;
-    Ok(HttpResponse::Created().json(r))
+    state
+        .db_answered(StatusCode::CREATED, move |conn| {
+            rewards::redeem(conn, &p, &id, body, &key).map(|(r, _)| r)
+        })
+        .await
 }
 
 /// The guest's own redemption orders, newest first.
