@@ -69,7 +69,7 @@ TOTAL=$(psql "$DB" -tAc 'SELECT count(*) FROM ledger_entries')
 echo
 echo "ledger postings, $CLIENTS clients, ${SECS}s each, PostgreSQL, $ENTRIES entries seeded (now $TOTAL)"
 printf '%-46s %10s /s   p50 %s  p99 %s  non-2xx %s %s\n' "API  POST /customers/{id}/loyalty/adjustments" "$API" "$P50" "$P99" "$NON2XX" "$ERRS"
-printf '%-46s %10s /s   latency avg %s  failed %s\n' "SQL  same transaction via pgbench" "$DIRECT" "$DLAT" "${DFAIL:-0}"
+printf '%-46s %10s /s   latency avg %s  failed %s\n' "SQL  bare insert+update transaction, pgbench" "$DIRECT" "$DLAT" "${DFAIL:-0}"
 python3 -c "import sys; a,d=map(float,sys.argv[1:]); print(f'ratio API/direct = {a/d:.2f}  (target >= 0.80)')" "$API" "$DIRECT"
 printf 'statement page (limit 50), first page: p50 %s p99 %s   at a deep cursor (19,500 in): p50 %s p99 %s\n' \
   "$(awk '$1=="50%" {print $2}' /tmp/ledger-first.txt)" "$(awk '$1=="99%" {print $2}' /tmp/ledger-first.txt)" \

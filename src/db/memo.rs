@@ -6,14 +6,13 @@
 //! the TTL. A load that raced with a change never stores the old value over it: each name has a
 //! generation, bumped by `forget`, and a value loaded under an older generation is not kept.
 //!
-//! The memo of a database is found through the connection the use case runs on (`with_conn`
-//! sets it for the duration of the use case); on a bare connection (tools, tests) nothing is
-//! remembered and every read goes to the database.
+//! The memo of a database is found through the connection the use case runs on
+//! (`db::local`); on a bare connection (tools, tests) nothing is remembered and every read goes
+//! to the database.
 
 use std::any::Any;
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::DbConnection;
@@ -36,16 +35,6 @@ struct Inner {
 }
 
 impl Memo {
-    /// The memo of the database named `target` (one per database per process).
-    pub fn of(target: &str) -> Arc<Memo> {
-        static ALL: OnceLock<Mutex<HashMap<String, Arc<Memo>>>> = OnceLock::new();
-        let mut all = ALL
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        all.entry(target.to_string()).or_default().clone()
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -75,24 +64,6 @@ impl Memo {
     }
 }
 
-thread_local! {
-    static CURRENT: RefCell<Option<Arc<Memo>>> = const { RefCell::new(None) };
-}
-
-/// Runs `f` with `memo` as the memo of the use case on this thread.
-pub(super) fn with_memo<T>(memo: Arc<Memo>, f: impl FnOnce() -> T) -> T {
-    struct Reset(Option<Arc<Memo>>);
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            let previous = self.0.take();
-            CURRENT.with(|c| *c.borrow_mut() = previous);
-        }
-    }
-    let previous = CURRENT.with(|c| c.borrow_mut().replace(memo));
-    let _reset = Reset(previous);
-    f()
-}
-
 /// `name`'s value: remembered if fresh, else loaded on `conn` and remembered. Only for reads
 /// of settings the running use case does not change (it would remember its own uncommitted
 /// write).
@@ -101,9 +72,10 @@ where
     T: Clone + Send + Sync + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
 {
-    let Some(memo) = CURRENT.with(|c| c.borrow().clone()) else {
+    let Some(local) = super::local::current() else {
         return load(conn);
     };
+    let memo = &local.memo;
     let (value, generation) = memo.fresh::<T>(name);
     if let Some(v) = value {
         return Ok(v);
@@ -115,8 +87,8 @@ where
 
 /// Forgets `name` in this process, after a change of it was committed.
 pub fn forget(name: &'static str) {
-    if let Some(memo) = CURRENT.with(|c| c.borrow().clone()) {
-        memo.forget(name);
+    if let Some(local) = super::local::current() {
+        local.memo.forget(name);
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod applied;
 pub mod dialect;
 pub mod group_commit;
+pub mod local;
 pub mod memo;
 pub mod outbox;
 mod pool;
@@ -14,7 +15,7 @@ pub use pool::{
     PooledConn, SessionLimits, CHECKOUT_STATS,
 };
 pub(crate) use tx::lock_row;
-pub use tx::{enclosing_tx, read_tx, savepoint, write_tx};
+pub use tx::{enclosing_tx, gated, read_tx, savepoint, write_tx};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;

@@ -15,7 +15,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 
-use super::memo::Memo;
+use super::local::Local;
 use super::{establish, Backend, DbConnection, DbTarget};
 use crate::platform::error::ApiError;
 
@@ -55,8 +55,8 @@ impl SessionLimits {
 pub struct Conn {
     conn: DbConnection,
     broken: bool,
-    /// The database's remembered settings (`db::memo`).
-    memo: Arc<Memo>,
+    /// The database's process-wide state (`db::local`).
+    local: Arc<Local>,
 }
 
 impl Deref for Conn {
@@ -100,6 +100,8 @@ pub struct ConnectionManager {
     pg_session: String,
     /// SQLite's wait for the writer lock: the same bound as PostgreSQL's lock wait.
     sqlite_session: String,
+    /// The same bound for a turn at SQLite's writer gate (`db::local`).
+    lock_wait: Duration,
 }
 
 impl ConnectionManager {
@@ -113,6 +115,7 @@ impl ConnectionManager {
             target,
             pg_session: limits.sql(synchronous_commit_off),
             sqlite_session: format!("PRAGMA busy_timeout = {};", limits.lock_timeout_ms),
+            lock_wait: Duration::from_millis(limits.lock_timeout_ms),
         }
     }
 }
@@ -128,14 +131,14 @@ impl ManageConnection for ConnectionManager {
             Backend::Sqlite => &self.sqlite_session,
         };
         conn.batch_execute(session).map_err(r2d2::Error::QueryError)?;
-        let memo = Memo::of(match &self.target {
+        let name = match &self.target {
             DbTarget::Sqlite(path) => path,
             DbTarget::Postgres(url) => url,
-        });
+        };
         Ok(Conn {
             conn,
             broken: false,
-            memo,
+            local: Local::of(name, self.lock_wait),
         })
     }
 
@@ -220,8 +223,8 @@ pub static CHECKOUT_STATS: CheckoutStats = CheckoutStats {
 /// connection so a dead one leaves the pool.
 pub fn with_conn<T>(pool: &Pool, f: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>) -> Result<T, ApiError> {
     let mut conn = checkout(pool)?;
-    let memo = conn.memo.clone();
-    let out = super::memo::with_memo(memo, || f(&mut conn));
+    let local = conn.local.clone();
+    let out = super::local::with_local(local, || f(&mut conn));
     if matches!(out, Err(ApiError::Unavailable(_))) {
         conn.check_after_failure();
     }

@@ -55,7 +55,7 @@ where
     };
     match conn.backend() {
         Backend::Postgres => conn.transaction(f),
-        Backend::Sqlite => {
+        Backend::Sqlite => with_turn(|| {
             conn.batch_execute("BEGIN IMMEDIATE")?;
             let mut guard = SqliteTxGuard { conn, done: false };
             let out = f(guard.conn);
@@ -67,8 +67,32 @@ where
                 }
                 Err(e) => Err(e), // the guard rolls back
             }
-        }
+        }),
     }
+}
+
+/// Runs `f`, a few statements that write outside a transaction (bookkeeping), in SQLite's
+/// writer turn (`db::local::WriterGate`), so that they too are served in arrival order; on
+/// PostgreSQL as they are.
+pub fn gated<T, F>(conn: &mut DbConnection, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+{
+    match conn.backend() {
+        Backend::Postgres => f(conn),
+        Backend::Sqlite => with_turn(|| f(conn)),
+    }
+}
+
+/// `f` in the database's writer turn, when the use case runs on a pooled connection.
+fn with_turn<T>(f: impl FnOnce() -> Result<T, ApiError>) -> Result<T, ApiError> {
+    let Some(local) = super::local::current() else {
+        return f();
+    };
+    let Some(_turn) = local.gate.enter(local.wait()) else {
+        return Err(ApiError::Unavailable("the database is busy; retry shortly".into()));
+    };
+    f()
 }
 
 /// Read-only use cases. On SQLite a deferred transaction gives the few queries one snapshot

@@ -216,9 +216,12 @@ fn load_key(conn: &mut crate::db::DbConnection, hash: &str) -> Result<Option<Key
     let now = Utc::now().naive_utc();
     if let Some(k) = row.as_ref().filter(|k| k.revoked_at.is_none()) {
         if k.last_used_at.is_none_or(|t| (now - t).num_seconds() >= 60) {
-            diesel::update(api_keys::table.find(&k.id))
-                .set(api_keys::last_used_at.eq(now))
-                .execute(conn)?;
+            crate::db::gated(conn, |conn| {
+                diesel::update(api_keys::table.find(&k.id))
+                    .set(api_keys::last_used_at.eq(now))
+                    .execute(conn)?;
+                Ok(())
+            })?;
         }
     }
     Ok(row)

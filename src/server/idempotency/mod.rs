@@ -165,7 +165,7 @@ pub async fn idempotency(
                     request_hash: &hash,
                     owner: &owner,
                 };
-                store::claim(conn, &cipher, &r)
+                crate::db::gated(conn, |conn| store::claim(conn, &cipher, &r))
             })
             .await
     };
@@ -216,7 +216,10 @@ fn keep_leased(state: &AppState, rk: &RequestKey) -> LeaseGuard {
         loop {
             actix_web::rt::time::sleep(std::time::Duration::from_secs(store::RENEW_SECS)).await;
             let rk = rk.clone();
-            if let Err(e) = state.bookkeeping(move |conn| store::renew(conn, &rk)).await {
+            let renewed = state
+                .bookkeeping(move |conn| crate::db::gated(conn, |conn| store::renew(conn, &rk)))
+                .await;
+            if let Err(e) = renewed {
                 log::warn!("idempotency: cannot renew a lease: {e}");
             }
         }
@@ -327,28 +330,30 @@ async fn record(
     let (cipher, rk) = (state.cipher.clone(), rk.clone());
     state
         .db_unadmitted(move |conn| {
-            let answer = store::Answer {
-                status,
-                headers: &headers,
-                body: &bytes,
-            };
-            if store::store_answer(conn, &cipher, &rk.caller, &rk.key, Some(&rk.attempt), &answer)? {
-                return Ok(Recorded::Stored);
-            }
-            let Some(claim) = &rk.inline else {
-                return Err(ApiError::internal("the key is held by another attempt"));
-            };
-            if store::insert_answered(conn, &cipher, &rk, claim, &answer)? {
-                return Ok(Recorded::Stored);
-            }
-            let r = ClaimRequest {
-                key: &rk,
-                method: &claim.method,
-                path: &claim.path,
-                request_hash: &claim.request_hash,
-                owner: &claim.owner,
-            };
-            store::claim(conn, &cipher, &r).map(Recorded::Theirs)
+            crate::db::gated(conn, |conn| {
+                let answer = store::Answer {
+                    status,
+                    headers: &headers,
+                    body: &bytes,
+                };
+                if store::store_answer(conn, &cipher, &rk.caller, &rk.key, Some(&rk.attempt), &answer)? {
+                    return Ok(Recorded::Stored);
+                }
+                let Some(claim) = &rk.inline else {
+                    return Err(ApiError::internal("the key is held by another attempt"));
+                };
+                if store::insert_answered(conn, &cipher, &rk, claim, &answer)? {
+                    return Ok(Recorded::Stored);
+                }
+                let r = ClaimRequest {
+                    key: &rk,
+                    method: &claim.method,
+                    path: &claim.path,
+                    request_hash: &claim.request_hash,
+                    owner: &claim.owner,
+                };
+                store::claim(conn, &cipher, &r).map(Recorded::Theirs)
+            })
         })
         .await
 }
@@ -372,7 +377,10 @@ async fn release(state: &AppState, rk: &RequestKey) {
 
 async fn try_release(state: &AppState, rk: &RequestKey) -> bool {
     let rk = rk.clone();
-    match state.db_unadmitted(move |conn| store::release(conn, &rk)).await {
+    let released = state
+        .db_unadmitted(move |conn| crate::db::gated(conn, |conn| store::release(conn, &rk)))
+        .await;
+    match released {
         Ok(()) => true,
         Err(e) => {
             log::warn!("idempotency: cannot release a key yet: {e}");

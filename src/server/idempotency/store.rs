@@ -60,7 +60,10 @@ pub fn known(conn: &mut DbConnection, key: &RequestKey) -> Result<bool, ApiError
 
 fn purge_now_and_then(conn: &mut DbConnection) -> Result<(), ApiError> {
     if rand::thread_rng().gen_ratio(1, 500) {
-        diesel::delete(t::table.filter(t::created_at.lt(now() - Duration::hours(KEEP_HOURS)))).execute(conn)?;
+        crate::db::gated(conn, |conn| {
+            diesel::delete(t::table.filter(t::created_at.lt(now() - Duration::hours(KEEP_HOURS)))).execute(conn)?;
+            Ok(())
+        })?;
     }
     Ok(())
 }

@@ -321,3 +321,40 @@ async fn the_command_line_imports_a_file_with_a_progress_bar() {
     assert_eq!(app.count("customers"), 1);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// While an import applies chunk after chunk, the other writers still get their turn (on
+/// SQLite the one writer's turn is handed out in arrival order): none is refused as busy.
+#[actix_rt::test]
+async fn other_writes_get_their_turn_while_an_import_runs() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let file: String = (0..2500)
+        .map(|i| format!("{{\"given_name\":\"Bulk\",\"family_name\":\"G{i}\",\"email\":\"bulk{i}@example.com\"}}\n"))
+        .collect();
+    let r = upload(&app, &admin, "application/x-ndjson", &file, None).await;
+    r.expect(202);
+    let path = format!("/api/v1/customer-imports/{}", r.body["id"].as_str().unwrap());
+    let (mut refused, mut rounds, mut during) = (Vec::new(), 0, 0);
+    loop {
+        let state = app.get(&path, &admin).await.body["state"].clone();
+        let writes = futures_util::future::join_all((0..4).map(|k| {
+            let body = json!({"given_name": "Desk", "family_name": format!("W{rounds}-{k}")});
+            app.post("/api/v1/customers", &admin, body)
+        }))
+        .await;
+        refused.extend(
+            writes
+                .iter()
+                .filter(|w| w.status.as_u16() != 201)
+                .map(|w| w.raw.clone()),
+        );
+        rounds += 1;
+        if state == "completed" {
+            break;
+        }
+        during += 1;
+        assert!(rounds < 2000, "the import did not complete");
+    }
+    assert!(refused.is_empty(), "writes refused during the import: {refused:?}");
+    assert!(during >= 2, "the writes ran while the import did ({during} rounds)");
+}
