@@ -41,6 +41,7 @@ pub struct InlineClaim {
     pub owner: String,
     pub lease_secs: i64,
     answered: AtomicBool,
+    deferred: AtomicBool,
 }
 
 impl InlineClaim {
@@ -52,7 +53,19 @@ impl InlineClaim {
             owner,
             lease_secs,
             answered: AtomicBool::new(false),
+            deferred: AtomicBool::new(false),
         }
+    }
+
+    /// The use case (of one transaction) writes the key's record with its answer, at the end
+    /// of that transaction, instead of first: one statement instead of two. A concurrent
+    /// attempt that got there first then makes that insert, and so the whole use case, fail.
+    pub fn defer(&self) {
+        self.deferred.store(true, Ordering::SeqCst);
+    }
+
+    pub fn deferred(&self) -> bool {
+        self.deferred.load(Ordering::SeqCst)
     }
 
     /// The use case's transaction stored the answer too: nothing is left to store.
@@ -142,6 +155,9 @@ pub fn mark_applied(conn: &mut DbConnection) -> Result<(), ApiError> {
 /// transaction of the same request finds its own mark. A record of anyone else (a concurrent
 /// attempt that got there first) refuses: the server's idempotency layer then answers from it.
 fn claim_inline(conn: &mut DbConnection, k: &RequestKey, c: &InlineClaim) -> Result<(), ApiError> {
+    if c.deferred() {
+        return Ok(());
+    }
     let ts = crate::platform::ids::now();
     let insert = diesel::insert_into(t::table)
         .values((
@@ -168,8 +184,14 @@ fn claim_inline(conn: &mut DbConnection, k: &RequestKey, c: &InlineClaim) -> Res
     if mine == 1 {
         return Ok(());
     }
-    Err(ApiError::Conflict {
+    Err(got_there_first())
+}
+
+/// A concurrent attempt with the same key recorded it first (the server's idempotency layer
+/// answers from that record instead).
+pub fn got_there_first() -> ApiError {
+    ApiError::Conflict {
         detail: "another request with this Idempotency-Key got there first".into(),
         existing_id: None,
-    })
+    }
 }

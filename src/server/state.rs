@@ -164,12 +164,14 @@ impl AppState {
         let Some((key, claim)) = key.and_then(|k| k.inline.clone().map(|c| (k, c))) else {
             return Ok(HttpResponse::build(status).json(self.db(f).await?));
         };
-        let cipher = self.cipher.clone();
+        let (cipher, deferred) = (self.cipher.clone(), claim.clone());
+        claim.defer();
         let body = self
             .db(move |conn| {
                 crate::db::enclosing_tx(conn, f, |conn, value| {
                     let body = serde_json::to_vec(&value).map_err(|e| ApiError::internal(format!("answer: {e}")))?;
-                    crate::server::idempotency::store_in_tx(conn, &cipher, &key, status.as_u16(), &body)?;
+                    let status = status.as_u16();
+                    crate::server::idempotency::store_in_tx(conn, &cipher, &key, &deferred, status, &body)?;
                     Ok(body)
                 })
             })

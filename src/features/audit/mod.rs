@@ -43,7 +43,7 @@ pub fn deferred(
 
 /// One `audit_log` row as stored (appended and read back).
 #[derive(Insertable, Queryable, Selectable)]
-#[diesel(table_name = audit_log)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 struct AuditRow {
     id: String,
     occurred_at: NaiveDateTime,

@@ -56,9 +56,10 @@ impl EntryRow {
     }
 }
 
-/// A ledger entry to insert.
+/// A ledger entry to insert (absent values as NULL, so the statement is always the same one
+/// and stays prepared).
 #[derive(Debug, Insertable)]
-#[diesel(table_name = le)]
+#[diesel(table_name = le, treat_none_as_default_value = false)]
 pub struct NewEntry<'a> {
     pub id: &'a str,
     pub customer_id: &'a str,
@@ -401,15 +402,22 @@ pub fn entry(conn: &mut DbConnection, id: &str) -> Result<EntryRow, ApiError> {
     Ok(le::table.find(id).select(EntryRow::as_select()).first(conn)?)
 }
 
-/// Appends one entry with the lots it draws on (the balance moved first: `add_to_balance`).
-pub fn insert_entry(conn: &mut DbConnection, e: &NewEntry<'_>, plan: &[(String, i64)]) -> Result<(), ApiError> {
-    diesel::insert_into(le::table).values(e).execute(conn)?;
+/// Appends one entry with the lots it draws on (the balance moved first: `add_to_balance`);
+/// `false` when an entry with its idempotency key is already in the account's ledger.
+pub fn insert_entry(conn: &mut DbConnection, e: &NewEntry<'_>, plan: &[(String, i64)]) -> Result<bool, ApiError> {
+    let insert = diesel::insert_into(le::table)
+        .values(e)
+        .on_conflict((le::customer_id, le::idempotency_key))
+        .do_nothing();
+    if crate::db::dialect::execute(conn, insert)? == 0 {
+        return Ok(false);
+    }
     for (lot, points) in plan {
         diesel::insert_into(lc::table)
             .values((lc::entry_id.eq(e.id), lc::lot_id.eq(lot), lc::points.eq(points)))
             .execute(conn)?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Moves the account's balance by `points` unless it would fall below zero, holding the row's

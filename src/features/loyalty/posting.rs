@@ -137,13 +137,13 @@ pub fn post(
     let Some(balance_after) = db::add_to_balance(conn, p.customer_id, p.points, ts)? else {
         return refused(conn, who, rules, p);
     };
-    if let Some(entry) = replayed(conn, &p)? {
-        db::add_to_balance(conn, p.customer_id, -p.points, ts)?;
-        return Ok((entry, true));
-    }
     let balance = balance_after - p.points;
     let mut plan = if p.points < 0 {
-        consumption(conn, &p, balance, ts)?
+        match consumption(conn, &p, balance, ts) {
+            Ok(plan) => plan,
+            // A replay of a debit the lots no longer cover is still a replay.
+            Err(e) => return replay_or(conn, &p, ts, e),
+        }
     } else {
         Vec::new()
     };
@@ -156,7 +156,11 @@ pub fn post(
     }
     let id = new_id();
     let row = new_entry(who, rules, &p, &id, balance_after, ts);
-    db::insert_entry(conn, &row, &plan)?;
+    // A keyed entry already in the ledger is not inserted again: the posting is a replay.
+    if !db::insert_entry(conn, &row, &plan)? {
+        let e = ApiError::internal("an entry's key vanished");
+        return replay_or(conn, &p, ts, e);
+    }
     let lots = plan
         .into_iter()
         .map(|(lot_id, points)| LotUse { lot_id, points })
@@ -164,6 +168,19 @@ pub fn post(
     let entry = row.into_entry(lots);
     emit_entry_posted_in_tx(conn, who, p.customer_id, &entry)?;
     Ok((entry, false))
+}
+
+/// After the balance moved: the first posting of this key, with the balance moved back; else
+/// `e`.
+fn replay_or(
+    conn: &mut DbConnection,
+    p: &Posting,
+    ts: NaiveDateTime,
+    e: ApiError,
+) -> Result<(LedgerEntry, bool), ApiError> {
+    let Some(entry) = replayed(conn, p)? else { return Err(e) };
+    db::add_to_balance(conn, p.customer_id, -p.points, ts)?;
+    Ok((entry, true))
 }
 
 /// The balance did not move: a replay (whose first posting may no longer fit the balance), a

@@ -140,39 +140,24 @@ pub async fn idempotency(
     };
     let (method, path) = (req.method().to_string(), req.path().to_string());
     let owner = state.config.instance_id.clone();
-    let known = {
-        let rk = rk.clone();
-        state.bookkeeping(move |conn| store::known(conn, &rk)).await
-    };
-    match known {
-        Err(e) => return Ok(problem(req, e)),
-        // A first use: the use case's transaction claims the key (`db::applied`).
-        Ok(false) => {
-            let claim = InlineClaim::new(method, path, hash, owner, store::LEASE_SECS);
-            rk.inline = Some(Arc::new(claim));
-            return run_and_store(req, next, &state, rk).await;
-        }
-        Ok(true) => {}
-    }
-    let claim = {
-        let (rk, cipher) = (rk.clone(), state.cipher.clone());
-        state
-            .bookkeeping(move |conn| {
-                let r = ClaimRequest {
-                    key: &rk,
-                    method: &method,
-                    path: &path,
-                    request_hash: &hash,
-                    owner: &owner,
-                };
-                crate::db::gated(conn, |conn| store::claim(conn, &cipher, &r))
-            })
-            .await
-    };
-    match claim {
-        Err(e) => Ok(problem(req, e)),
-        Ok(Claim::Replay { status, headers, body }) => Ok(req.into_response(replayed(status, headers, body))),
-        Ok(Claim::Run) => run_and_store(req, next, &state, rk).await,
+    purge_now_and_then(&state);
+    // The use case's first write transaction claims the key (`db::applied`); a key already
+    // recorded makes it fail, and `record` then answers from that record.
+    let claim = InlineClaim::new(method, path, hash, owner, store::LEASE_SECS);
+    rk.inline = Some(Arc::new(claim));
+    run_and_store(req, next, &state, rk).await
+}
+
+/// Now and then, answers older than 48 h are dropped, in the background.
+fn purge_now_and_then(state: &AppState) {
+    if rand::Rng::gen_ratio(&mut rand::thread_rng(), 1, 500) {
+        let state = state.clone();
+        actix_web::rt::spawn(async move {
+            let purged = state.bookkeeping(|conn| crate::db::gated(conn, store::purge_old)).await;
+            if let Err(e) = purged {
+                log::warn!("idempotency: cannot drop old answers: {e}");
+            }
+        });
     }
 }
 
@@ -186,12 +171,13 @@ fn replayed(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> HttpR
     res.body(body)
 }
 
-/// Stores a JSON answer in the use case's transaction, on the record its inline claim wrote
-/// there (`AppState::db_answered`).
+/// Records the key with its JSON answer in the use case's transaction, which claimed it
+/// deferred (`AppState::db_answered`): the key, the change and the answer commit together.
 pub fn store_in_tx(
     conn: &mut crate::db::DbConnection,
     cipher: &crate::platform::crypto::Cipher,
     rk: &RequestKey,
+    claim: &InlineClaim,
     status: u16,
     body: &[u8],
 ) -> Result<(), ApiError> {
@@ -201,8 +187,8 @@ pub fn store_in_tx(
         headers: &headers,
         body,
     };
-    if !store::store_answer(conn, cipher, &rk.caller, &rk.key, Some(&rk.attempt), &answer)? {
-        return Err(ApiError::internal("the key's record is not this attempt's"));
+    if !store::insert_answered(conn, cipher, rk, claim, &answer, true)? {
+        return Err(crate::db::applied::got_there_first());
     }
     Ok(())
 }
@@ -342,7 +328,7 @@ async fn record(
                 let Some(claim) = &rk.inline else {
                     return Err(ApiError::internal("the key is held by another attempt"));
                 };
-                if store::insert_answered(conn, &cipher, &rk, claim, &answer)? {
+                if store::insert_answered(conn, &cipher, &rk, claim, &answer, false)? {
                     return Ok(Recorded::Stored);
                 }
                 let r = ClaimRequest {

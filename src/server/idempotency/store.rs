@@ -5,7 +5,6 @@
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-use rand::Rng;
 
 use crate::db::applied::{already_applied, InlineClaim, RequestKey};
 use crate::db::schema::idempotency_keys as t;
@@ -50,32 +49,22 @@ struct Recorded {
     committed_attempt: Option<String>,
 }
 
-/// Whether the key has a record yet (a read: a first use is then claimed inline, by the use
-/// case's own transaction). Now and then, answers older than 48 h are dropped here.
-pub fn known(conn: &mut DbConnection, key: &RequestKey) -> Result<bool, ApiError> {
-    purge_now_and_then(conn)?;
-    let n: i64 = t::table.find((&key.caller, &key.key)).count().get_result(conn)?;
-    Ok(n > 0)
-}
-
-fn purge_now_and_then(conn: &mut DbConnection) -> Result<(), ApiError> {
-    if rand::thread_rng().gen_ratio(1, 500) {
-        crate::db::gated(conn, |conn| {
-            diesel::delete(t::table.filter(t::created_at.lt(now() - Duration::hours(KEEP_HOURS)))).execute(conn)?;
-            Ok(())
-        })?;
-    }
+/// Drops answers older than 48 h.
+pub fn purge_old(conn: &mut DbConnection) -> Result<(), ApiError> {
+    diesel::delete(t::table.filter(t::created_at.lt(now() - Duration::hours(KEEP_HOURS)))).execute(conn)?;
     Ok(())
 }
 
-/// Records a key and its answer at once, when the request wrote nothing (it failed before its
-/// transaction, or had none): `Ok(false)` when another attempt recorded the key first.
+/// Records a key and its answer at once: when the request wrote nothing (it failed before its
+/// transaction, or had none), or inside the use case's transaction (`applied`: marked applied
+/// by this attempt). `Ok(false)` when another attempt recorded the key first.
 pub fn insert_answered(
     conn: &mut DbConnection,
     cipher: &Cipher,
     key: &RequestKey,
     claim: &InlineClaim,
     a: &Answer<'_>,
+    applied: bool,
 ) -> Result<bool, ApiError> {
     let ts = now();
     let insert = diesel::insert_into(t::table)
@@ -89,6 +78,7 @@ pub fn insert_answered(
             t::created_at.eq(ts),
             t::owner.eq(&claim.owner),
             t::attempt.eq(&key.attempt),
+            t::committed_attempt.eq(applied.then_some(&key.attempt)),
             t::status.eq(Some(a.status as i32)),
             t::response_headers.eq(Some(serde_json::to_string(a.headers).unwrap_or_default())),
             t::response_body.eq(Some(sealed(cipher, a.body)?)),
@@ -107,7 +97,6 @@ fn sealed(cipher: &Cipher, body: &[u8]) -> Result<String, ApiError> {
 
 pub fn claim(conn: &mut DbConnection, cipher: &Cipher, r: &ClaimRequest<'_>) -> Result<Claim, ApiError> {
     let ts = now();
-    purge_now_and_then(conn)?;
     let (caller, key) = (&r.key.caller, &r.key.key);
     let inserted = diesel::insert_into(t::table)
         .values((
