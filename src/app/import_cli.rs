@@ -12,7 +12,7 @@ use crate::auth::Principal;
 use crate::features::guests::imports::db::ImportRow;
 use crate::features::guests::imports::records::{parse_header, Format, Splitter};
 use crate::features::guests::imports::run::{stored, StoredRecord};
-use crate::features::guests::imports::{self, Begun, CHUNK_RECORDS};
+use crate::features::guests::imports::{self, chunk_records, Begun};
 use crate::server::state::AppState;
 
 pub fn run(state: &AppState, args: &[String]) -> Result<(), String> {
@@ -99,7 +99,7 @@ fn upload(state: &AppState, who: &Principal, me: &str, format: Format, file: &mu
                 }
             }
             pending.push(stored(r));
-            if pending.len() >= CHUNK_RECORDS {
+            if pending.len() >= chunk_records(conn.backend()) {
                 let i = id.as_deref().unwrap_or_default();
                 imports::add_chunk(&mut conn, i, seq, &pending).map_err(|e| e.to_string())?;
                 seq += 1;

@@ -108,3 +108,26 @@ where
         DbConnection::Sqlite(c) => q.load(c),
     }
 }
+
+/// Makes the rest of the caller's write transaction run alone among the transactions that
+/// name the same `key` (a limit counted over rows a concurrent transaction could add, such as
+/// "at most 3 open imports per caller"). PostgreSQL: a transaction-scoped advisory lock;
+/// SQLite's write transaction already runs alone.
+pub fn serialize_on(conn: &mut DbConnection, key: &str) -> Result<(), ApiError> {
+    if let DbConnection::Pg(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<Text, _>(key)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// How many items one write transaction of a long batch (a bulk import's chunk) may apply: on
+/// SQLite every other writer waits for it (`local::WriterGate`), so its transactions stay short;
+/// PostgreSQL writers only wait for the rows they share.
+pub fn batch_per_write(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 100,
+        Backend::Postgres => 500,
+    }
+}

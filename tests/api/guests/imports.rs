@@ -237,7 +237,12 @@ async fn an_import_one_instance_stored_is_applied_by_another() {
     actix_rt::time::sleep(std::time::Duration::from_millis(500)).await;
     let waiting = a.get(&format!("/api/v1/customer-imports/{id}"), &admin).await;
     assert_eq!(waiting.body["state"], "queued", "no worker here: {}", waiting.raw);
-    assert_eq!(a.count("customer_import_chunks"), 3, "stored in chunks of 500");
+    let per_chunk = concierge::db::dialect::batch_per_write(a.state.backend) as i64;
+    assert_eq!(
+        a.count("customer_import_chunks"),
+        (1200 + per_chunk - 1) / per_chunk,
+        "stored in chunks of {per_chunk}"
+    );
     let b = a.second_instance().await;
     let job = completed(&b, &admin, &id).await;
     assert_eq!(
@@ -357,4 +362,71 @@ async fn other_writes_get_their_turn_while_an_import_runs() {
     }
     assert!(refused.is_empty(), "writes refused during the import: {refused:?}");
     assert!(during >= 2, "the writes ran while the import did ({during} rounds)");
+}
+
+#[actix_rt::test]
+async fn a_caller_has_at_most_three_imports_open_even_when_uploading_at_once() {
+    let a = TestApp::spawn_with(4, |c| c.import_worker = false).await;
+    let admin = a.admin_token().await;
+    let files: Vec<String> = (0..6)
+        .map(|i| format!(r#"{{"given_name":"G{i}","family_name":"Open"}}"#))
+        .collect();
+    let answers = futures_util::future::join_all(
+        files
+            .iter()
+            .map(|f| upload(&a, &admin, "application/x-ndjson", f, None)),
+    )
+    .await;
+    let accepted = answers.iter().filter(|r| r.status.as_u16() == 202).count();
+    assert_eq!(accepted, 3, "{:?}", answers.iter().map(|r| &r.raw).collect::<Vec<_>>());
+    for r in answers.iter().filter(|r| r.status.as_u16() != 202) {
+        let p = r.problem(409);
+        assert!(p["detail"].as_str().unwrap().contains("3 imports"), "{p}");
+    }
+    // Another caller has their own three.
+    let (_, manager) = a.staff_token(&admin, "manager", &[]).await;
+    let r = upload(&a, &manager, "application/x-ndjson", &files[0], None).await;
+    assert_eq!(r.status.as_u16(), 202, "{}", r.raw);
+}
+
+#[actix_rt::test]
+async fn an_unreadable_stored_chunk_stops_the_import_at_its_line_instead_of_retrying_for_ever() {
+    use concierge::db::schema::customer_import_chunks as ch;
+    use diesel::prelude::*;
+    let a = TestApp::spawn_with(4, |c| c.import_worker = false).await;
+    let admin = a.admin_token().await;
+    let lines: Vec<String> = (0..1200)
+        .map(|i| format!(r#"{{"given_name":"G{i}","family_name":"Bulk","email":"g{i}@example.com"}}"#))
+        .collect();
+    let r = upload(&a, &admin, "application/x-ndjson", &lines.join("\n"), None).await;
+    assert_eq!(r.status.as_u16(), 202, "{}", r.raw);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let (seq, first_line): (i64, i64) = {
+        let mut conn = a.conn();
+        let chunks: Vec<(i64, i64)> = ch::table
+            .filter(ch::import_id.eq(&id))
+            .order(ch::seq)
+            .select((ch::seq, ch::first_line))
+            .load(&mut **conn)
+            .unwrap();
+        assert!(chunks.len() >= 3);
+        diesel::update(ch::table.find((&id, chunks[1].0)))
+            .set(ch::records.eq("not the stored records"))
+            .execute(&mut **conn)
+            .unwrap();
+        chunks[1]
+    };
+    let b = a.second_instance().await;
+    let job = completed_or_stopped(&b, &admin, &id).await;
+    assert_eq!(
+        (&job["state"], &job["created"]),
+        (&json!("stopped"), &json!(first_line - 1)),
+        "the chunks before it applied, none after: {job}"
+    );
+    assert_eq!(errors(&job), vec![(first_line, "line".to_string())], "{job}");
+    assert_eq!(
+        a.count("customer_import_chunks"),
+        0,
+        "nothing left to retry (chunk {seq})"
+    );
 }

@@ -12,7 +12,7 @@ use crate::auth::{Perm, Principal};
 use crate::features::guests::imports::model::CustomerImport;
 use crate::features::guests::imports::records::{parse_header, Format, Record, Splitter};
 use crate::features::guests::imports::run::{stored, StoredRecord};
-use crate::features::guests::imports::{self, Begun, CHUNK_BYTES, CHUNK_RECORDS, MAX_IMPORT_BYTES};
+use crate::features::guests::imports::{self, chunk_records, Begun, CHUNK_BYTES, MAX_IMPORT_BYTES};
 use crate::platform::error::{ApiError, Problem};
 use crate::server::state::AppState;
 
@@ -35,7 +35,7 @@ use crate::server::state::AppState;
                            ("Idempotent-Replayed" = String, description = "`true` when this answers a retried Idempotency-Key"))),
               (status = 400, description = "The body ended early", body = Problem, content_type = "application/problem+json"),
               (status = 408, description = "The body stalled for the deadline", body = Problem, content_type = "application/problem+json"),
-              (status = 409, description = "An upload with this key is still running", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "An upload with this key is still running, or the caller already has 3 imports open", body = Problem, content_type = "application/problem+json"),
               (status = 413, description = "Larger than 1 GiB", body = Problem, content_type = "application/problem+json"),
               (status = 415, description = "Neither NDJSON nor CSV", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "A bad CSV header, an empty file, or another file under the key", body = Problem, content_type = "application/problem+json")))]
@@ -177,7 +177,7 @@ impl Upload {
             }
             self.pending_bytes += r.bytes.len();
             self.pending.push(stored(r));
-            if self.pending.len() >= CHUNK_RECORDS || self.pending_bytes >= CHUNK_BYTES {
+            if self.pending.len() >= chunk_records(self.state.backend) || self.pending_bytes >= CHUNK_BYTES {
                 self.flush().await?;
             }
         }

@@ -39,6 +39,7 @@ pub struct ImportRow {
 #[diesel(table_name = ch)]
 pub struct ChunkRow {
     pub seq: i64,
+    pub first_line: i64,
     pub records: String,
 }
 
@@ -101,6 +102,16 @@ pub fn add_chunk(
         return Err(ApiError::Unavailable("the import was given up while uploading".into()));
     }
     Ok(())
+}
+
+/// The caller's imports not ended yet (uploading, queued or running).
+pub fn open_count(conn: &mut DbConnection, actor_kind: &str, actor_id: &str) -> Result<i64, ApiError> {
+    Ok(im::table
+        .filter(im::actor_kind.eq(actor_kind))
+        .filter(im::actor_id.eq(actor_id))
+        .filter(im::state.eq_any(["receiving", "queued", "running"]))
+        .count()
+        .get_result(conn)?)
 }
 
 /// The upload is complete: the import waits for a worker.

@@ -27,12 +27,18 @@ use crate::platform::error::ApiError;
 use crate::platform::ids::{new_id, now};
 use crate::server::workers::Signal;
 
-/// Records per stored chunk (and per transaction when applied).
-pub const CHUNK_RECORDS: usize = 500;
+/// Records per stored chunk (and per transaction when applied): short transactions on SQLite,
+/// whose one writer the others wait for (`db::dialect::batch_per_write`).
+pub fn chunk_records(backend: crate::db::Backend) -> usize {
+    crate::db::dialect::batch_per_write(backend)
+}
 /// Bytes of records per stored chunk at most (an upload holds at most this much in memory).
 pub const CHUNK_BYTES: usize = 1024 * 1024;
 /// The largest file accepted.
 pub const MAX_IMPORT_BYTES: u64 = 1024 * 1024 * 1024;
+/// Imports one caller may have open (uploading, queued or running) at once: the disk they may
+/// fill with waiting records is bounded (this × `MAX_IMPORT_BYTES`).
+pub const MAX_OPEN_PER_CALLER: i64 = 3;
 
 /// What `begin` found.
 pub enum Begun {
@@ -70,6 +76,18 @@ pub fn begin(
                 }
                 db::delete(conn, &old.id)?; // an abandoned upload: start over
             }
+        }
+        // Two uploads of one caller started together count each other.
+        let caller = format!("customer_imports:{}:{}", who.actor_kind(), who.actor_id());
+        crate::db::dialect::serialize_on(conn, &caller)?;
+        if db::open_count(conn, who.actor_kind(), who.actor_id())? >= MAX_OPEN_PER_CALLER {
+            return Err(ApiError::Conflict {
+                detail: format!(
+                    "{MAX_OPEN_PER_CALLER} imports of yours are still open (uploading, queued or running); \
+                     start another when one has ended"
+                ),
+                existing_id: None,
+            });
         }
         let id = new_id();
         db::insert(

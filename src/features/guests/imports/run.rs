@@ -93,7 +93,21 @@ fn apply_next_chunk(conn: &mut DbConnection, cipher: &Cipher, id: &str, me: &str
     };
     let format = Format::parse(&job.format).unwrap_or(Format::Ndjson);
     let header: Option<Vec<String>> = job.header.as_deref().and_then(|h| serde_json::from_str(h).ok());
-    let records: Vec<StoredRecord> = serde_json::from_str(&chunk.records).map_err(ApiError::internal)?;
+    let Ok(records) = serde_json::from_str::<Vec<StoredRecord>>(&chunk.records) else {
+        // Retrying would not make it readable: the import stops at that line, said so.
+        log::error!(
+            "import {id}: stored chunk {} is unreadable; the import stops",
+            chunk.seq
+        );
+        let why = ImportError {
+            line: chunk.first_line,
+            field: "line".into(),
+            message: "the stored records from this line on could not be read; the import stopped here".into(),
+        };
+        db::finish_chunk(conn, id, chunk.seq, (0, 0, 0), &[why])?;
+        db::stop(conn, id, ts)?;
+        return Ok(Step::Done(db::find(conn, id)?.unwrap_or(job)));
+    };
     let (mut created, mut updated, mut errors, mut failed) = (0, 0, Vec::new(), 0);
     for (line, text, refused) in records {
         let outcome = match (text, refused) {
