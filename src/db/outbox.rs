@@ -100,16 +100,8 @@ pub fn emit_in_tx(conn: &mut DbConnection, who: &Principal, ev: NewEvent<'_>) ->
         return Err(ApiError::internal("event data must be a JSON object"));
     }
     let sequence = super::dialect::next_event_sequence(conn, ev.aggregate_type, ev.aggregate_id)?;
-    let event = Event {
-        id: new_id(),
-        kind: ev.kind.to_string(),
-        occurred_at: now(),
-        aggregate_type: ev.aggregate_type.to_string(),
-        aggregate_id: ev.aggregate_id.to_string(),
-        sequence,
-        property_id: ev.property_id.map(str::to_string),
-        data: ev.data.to_string(),
-    };
+    let event = stamped(ev, sequence);
+    // One row: the same prepared statement every time.
     diesel::insert_into(events::table)
         .values((
             events::id.eq(&event.id),
@@ -124,4 +116,64 @@ pub fn emit_in_tx(conn: &mut DbConnection, who: &Principal, ev: NewEvent<'_>) ->
         .execute(conn)?;
     reactor(conn, who, &event)?;
     Ok(event)
+}
+
+/// The first event of each of `evs`' aggregates, all created in the caller's transaction (a
+/// batch of new guests): their sequence is 1, so the counters and the events are written in one
+/// statement each; then the reactions of each, in order.
+pub fn emit_first_in_tx(conn: &mut DbConnection, who: &Principal, evs: Vec<NewEvent<'_>>) -> Result<(), ApiError> {
+    use super::schema::event_sequences as es;
+    let reactor = REACTOR
+        .get()
+        .ok_or_else(|| ApiError::internal("domain events emitted before the reactions were installed"))?;
+    if evs.is_empty() {
+        return Ok(());
+    }
+    let counters: Vec<_> = evs
+        .iter()
+        .map(|ev| {
+            (
+                es::aggregate_type.eq(ev.aggregate_type.to_string()),
+                es::aggregate_id.eq(ev.aggregate_id.to_string()),
+                es::last_sequence.eq(1i64),
+            )
+        })
+        .collect();
+    super::dialect::execute(conn, diesel::insert_into(es::table).values(&counters))?;
+    let events: Vec<Event> = evs.into_iter().map(|ev| stamped(ev, 1)).collect();
+    insert_events(conn, &events)?;
+    events.iter().try_for_each(|e| reactor(conn, who, e))
+}
+
+fn stamped(ev: NewEvent<'_>, sequence: i64) -> Event {
+    Event {
+        id: new_id(),
+        kind: ev.kind.to_string(),
+        occurred_at: now(),
+        aggregate_type: ev.aggregate_type.to_string(),
+        aggregate_id: ev.aggregate_id.to_string(),
+        sequence,
+        property_id: ev.property_id.map(str::to_string),
+        data: ev.data.to_string(),
+    }
+}
+
+fn insert_events(conn: &mut DbConnection, events: &[Event]) -> Result<(), ApiError> {
+    let rows: Vec<_> = events
+        .iter()
+        .map(|event| {
+            (
+                events::id.eq(&event.id),
+                events::kind.eq(&event.kind),
+                events::occurred_at.eq(event.occurred_at),
+                events::aggregate_type.eq(&event.aggregate_type),
+                events::aggregate_id.eq(&event.aggregate_id),
+                events::sequence.eq(event.sequence),
+                events::property_id.eq(&event.property_id),
+                events::data.eq(&event.data),
+            )
+        })
+        .collect();
+    super::dialect::execute(conn, diesel::insert_into(events::table).values(&rows))?;
+    Ok(())
 }

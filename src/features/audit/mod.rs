@@ -28,6 +28,25 @@ pub fn record(
     AuditRow::new(who, action, target_kind, target_id, details).insert(conn)
 }
 
+/// One entry per target of a batch (a bulk import's new guests), in one statement.
+pub fn record_many(
+    conn: &mut DbConnection,
+    who: &Principal,
+    action: &str,
+    target_kind: &str,
+    targets: Vec<(String, serde_json::Value)>,
+) -> Result<(), ApiError> {
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<AuditRow> = targets
+        .into_iter()
+        .map(|(id, details)| AuditRow::new(who, action, target_kind, Some(&id), details))
+        .collect();
+    crate::db::dialect::execute(conn, diesel::insert_into(audit_log::table).values(&rows))?;
+    Ok(())
+}
+
 /// The entry of a read, to be committed with the audit rows of concurrent reads before the
 /// answer is sent (`AppState::db_then_commit`); stamped now, when the read happened.
 pub fn deferred(

@@ -1,10 +1,9 @@
 //! Creating a guest profile (`customer.created`).
 
-use diesel::prelude::*;
 use serde_json::json;
 
 use super::consents::write_consent_in_tx;
-use super::db::{add_refs, ensure_unique, load_records, replace_tags, CustomerRow};
+use super::db::{add_refs_many, ensure_unique, insert_tags, load_records, CustomerRow};
 use super::render::render;
 use super::rules::{apply_patch, check_refs, default_source, Applied, NewContact};
 use crate::auth::{Perm, Principal};
@@ -27,6 +26,33 @@ pub(crate) fn insert_in_tx(
     input: CustomerCreate,
     self_registration: bool,
 ) -> Result<CustomerRow, ApiError> {
+    let new = prepare(cipher, who, input, self_registration)?;
+    let contact = if self_registration {
+        NewContact::NONE
+    } else {
+        NewContact::ALL
+    };
+    ensure_unique(conn, &new.row, contact, Some(&new.refs))?;
+    let row = new.row.clone();
+    insert_many_in_tx(conn, who, vec![new], self_registration)?;
+    Ok(row)
+}
+
+/// A new profile, validated and ready to insert (`insert_many_in_tx`).
+pub(crate) struct NewCustomer {
+    pub(crate) row: CustomerRow,
+    applied: Applied,
+    pub(crate) refs: Vec<ExternalRef>,
+    consents: Vec<ConsentInput>,
+}
+
+/// Checks the caller's rights and `input` (every invalid field in one 422), without the database.
+pub(crate) fn prepare(
+    cipher: &Cipher,
+    who: &Principal,
+    input: CustomerCreate,
+    self_registration: bool,
+) -> Result<NewCustomer, ApiError> {
     if !self_registration {
         who.require(Perm::CustomersWrite)?;
         if input.grade_override.is_some() {
@@ -35,46 +61,67 @@ pub(crate) fn insert_in_tx(
         }
     }
     let (row, applied, refs, consents) = checked_row(cipher, input)?;
-    let contact = if self_registration {
-        NewContact::NONE
-    } else {
-        NewContact::ALL
-    };
-    ensure_unique(conn, &row, contact, Some(&refs))?;
-    diesel::insert_into(customers::table).values(&row).execute(conn)?;
-    replace_tags(conn, &row.id, applied.tags.as_deref().unwrap_or_default())?;
-    add_refs(conn, &row.id, &refs)?;
-    outbox::emit_in_tx(
-        conn,
-        who,
-        NewEvent::new("customer.created", "customer", &row.id).data(json!({
-            "customer_id": row.id,
-            "fields": applied.changed,
-            "source_channel": row.source_channel,
-            "self_registration": self_registration,
-        })),
-    )?;
-    for ci in &consents {
-        write_consent_in_tx(
-            conn,
-            who,
-            &row.id,
-            ci.purpose,
-            ci.granted,
-            ci.source_channel.unwrap_or_else(|| default_source(who)),
-        )?;
+    Ok(NewCustomer {
+        row,
+        applied,
+        refs,
+        consents,
+    })
+}
+
+/// Inserts new profiles whose email, phone and references no other guest holds (the caller
+/// checked), with their tags, references, consents, `customer.created` events and audit rows:
+/// each table in one statement, however many profiles.
+pub(crate) fn insert_many_in_tx(
+    conn: &mut DbConnection,
+    who: &Principal,
+    new: Vec<NewCustomer>,
+    self_registration: bool,
+) -> Result<(), ApiError> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<&CustomerRow> = new.iter().map(|n| &n.row).collect();
+    crate::db::dialect::execute(conn, diesel::insert_into(customers::table).values(rows))?;
+    let tags: Vec<(&str, &str)> = new
+        .iter()
+        .flat_map(|n| {
+            let tags = n.applied.tags.as_deref().unwrap_or_default();
+            tags.iter().map(|t| (n.row.id.as_str(), t.as_str()))
+        })
+        .collect();
+    insert_tags(conn, &tags)?;
+    let refs: Vec<(&str, &ExternalRef)> = new
+        .iter()
+        .flat_map(|n| n.refs.iter().map(|r| (n.row.id.as_str(), r)))
+        .collect();
+    add_refs_many(conn, &refs)?;
+    let events = new
+        .iter()
+        .map(|n| {
+            NewEvent::new("customer.created", "customer", &n.row.id).data(json!({
+                "customer_id": n.row.id,
+                "fields": n.applied.changed,
+                "source_channel": n.row.source_channel,
+                "self_registration": self_registration,
+            }))
+        })
+        .collect();
+    outbox::emit_first_in_tx(conn, who, events)?;
+    for n in &new {
+        for ci in &n.consents {
+            let source = ci.source_channel.unwrap_or_else(|| default_source(who));
+            write_consent_in_tx(conn, who, &n.row.id, ci.purpose, ci.granted, source)?;
+        }
     }
     if !self_registration {
-        audit::record(
-            conn,
-            who,
-            "customer.created",
-            "customer",
-            Some(&row.id),
-            json!({"fields": applied.changed}),
-        )?;
+        let targets = new
+            .iter()
+            .map(|n| (n.row.id.clone(), json!({"fields": n.applied.changed})))
+            .collect();
+        audit::record_many(conn, who, "customer.created", "customer", targets)?;
     }
-    Ok(row)
+    Ok(())
 }
 
 pub fn create(

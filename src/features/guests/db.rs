@@ -17,7 +17,7 @@ use crate::platform::ids::now;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Clone, Debug)]
 #[diesel(table_name = customers)]
-#[diesel(treat_none_as_null = true)]
+#[diesel(treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct CustomerRow {
     pub id: String,
     pub given_name: String,
@@ -212,6 +212,40 @@ pub(crate) fn replace_tags(conn: &mut DbConnection, id: &str, tags: &[String]) -
                 .execute(conn)?;
         }
     }
+    Ok(())
+}
+
+/// Tags `(customer id, tag)` of new profiles, in one statement.
+pub(crate) fn insert_tags(conn: &mut DbConnection, tags: &[(&str, &str)]) -> Result<(), ApiError> {
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = tags
+        .iter()
+        .map(|(id, t)| (customer_tags::customer_id.eq(*id), customer_tags::tag.eq(*t)))
+        .collect();
+    crate::db::dialect::execute(conn, diesel::insert_into(customer_tags::table).values(&rows))?;
+    Ok(())
+}
+
+/// References `(customer id, reference)` of new profiles, in one statement.
+pub(crate) fn add_refs_many(conn: &mut DbConnection, refs: &[(&str, &ExternalRef)]) -> Result<(), ApiError> {
+    if refs.is_empty() {
+        return Ok(());
+    }
+    let ts = now();
+    let rows: Vec<_> = refs
+        .iter()
+        .map(|(id, r)| {
+            (
+                customer_external_refs::system.eq(&r.system),
+                customer_external_refs::external_id.eq(&r.external_id),
+                customer_external_refs::customer_id.eq(*id),
+                customer_external_refs::created_at.eq(ts),
+            )
+        })
+        .collect();
+    crate::db::dialect::execute(conn, diesel::insert_into(customer_external_refs::table).values(&rows))?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::support::{Auth, Resp, TestApp};
 
-async fn upload(app: &TestApp, token: &str, content_type: &str, body: &str, key: Option<&str>) -> Resp {
+pub(super) async fn upload(app: &TestApp, token: &str, content_type: &str, body: &str, key: Option<&str>) -> Resp {
     let mut req = app
         .client
         .request(Method::POST, format!("{}/api/v1/customer-imports", app.base))
@@ -27,7 +27,7 @@ async fn upload(app: &TestApp, token: &str, content_type: &str, body: &str, key:
 }
 
 /// Polls the import until it completes (at most 30 s).
-async fn completed(app: &TestApp, token: &str, id: &str) -> Value {
+pub(super) async fn completed(app: &TestApp, token: &str, id: &str) -> Value {
     for _ in 0..300 {
         let r = app.get(&format!("/api/v1/customer-imports/{id}"), token).await;
         assert_eq!(r.status.as_u16(), 200, "{}", r.raw);

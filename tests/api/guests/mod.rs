@@ -3,5 +3,6 @@
 mod contact_search;
 mod customers;
 mod events;
+mod import_batch;
 mod imports;
 mod property_restriction;

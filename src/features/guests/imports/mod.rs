@@ -4,6 +4,7 @@
 //! applies the chunks in the background (leased, so any instance resumes an import another left
 //! behind); a bad record fails alone.
 
+mod batch;
 pub mod db;
 pub mod model;
 pub mod records;

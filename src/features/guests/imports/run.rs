@@ -5,13 +5,14 @@
 
 use diesel::prelude::*;
 
+use super::batch::{self, Parsed};
 use super::db::{self, ImportRow};
 use super::model::{ImportError, ERRORS_SHOWN};
 use super::records::{parse_record, Format, Record};
 use crate::auth::{Actor, Principal};
 use crate::db::schema::{customer_external_refs, customers};
 use crate::db::{savepoint, write_tx, DbConnection, Pool};
-use crate::features::guests::create::insert_in_tx;
+use crate::features::guests::create::{insert_in_tx, insert_many_in_tx};
 use crate::features::guests::model::CustomerCreate;
 use crate::features::guests::rules::check_refs;
 use crate::features::guests::upsert::merge_in_tx;
@@ -108,12 +109,23 @@ fn apply_next_chunk(conn: &mut DbConnection, cipher: &Cipher, id: &str, me: &str
         db::stop(conn, id, ts)?;
         return Ok(Step::Done(db::find(conn, id)?.unwrap_or(job)));
     };
-    let (mut created, mut updated, mut errors, mut failed) = (0, 0, Vec::new(), 0);
-    for (line, text, refused) in records {
-        let outcome = match (text, refused) {
-            (_, Some(why)) => Err(vec![FieldError::new("line", why)]),
-            (Some(text), None) => apply_record(conn, cipher, &who, format, header.as_deref(), line, text)?,
-            (None, None) => Err(vec![FieldError::new("line", "is empty")]),
+    let parsed = records
+        .into_iter()
+        .map(|(line, text, refused)| {
+            let input = match (text, refused) {
+                (_, Some(why)) => Err(vec![FieldError::new("line", why)]),
+                (Some(text), None) => parse_line(format, header.as_deref(), line, text),
+                (None, None) => Err(vec![FieldError::new("line", "is empty")]),
+            };
+            (line, input)
+        })
+        .collect();
+    let (mut created, rest) = apply_batch(conn, cipher, &who, parsed)?;
+    let (mut updated, mut errors, mut failed) = (0, Vec::new(), 0);
+    for (line, input) in rest {
+        let outcome = match input {
+            Ok(input) => apply_input(conn, cipher, &who, input)?,
+            Err(fields) => Err(fields),
         };
         match outcome {
             Ok(Applied::Created) => created += 1,
@@ -165,28 +177,58 @@ fn current_actor(
     Ok((still && who.require(crate::auth::Perm::CustomersWrite).is_ok()).then_some(who))
 }
 
-/// One record: parsed and validated as `POST /customers` would, then applied in a savepoint.
-/// `Ok(Err(fields))`: this line fails. `Err`: the database is away, busy or a concurrent change
-/// got in the way — the whole chunk rolls back and is applied again later, so no line is lost to
-/// a passing fault.
-fn apply_record(
+/// The records that create a guest alone (`batch`) inserted together, in a savepoint: the
+/// number created and the records left to apply line by line. Should the batch fail (a guest
+/// created meanwhile by another writer holds one of its contacts), its records join the others.
+fn apply_batch(
     conn: &mut DbConnection,
     cipher: &Cipher,
     who: &Principal,
+    parsed: Vec<Parsed>,
+) -> Result<(i64, Vec<Parsed>), ApiError> {
+    let (fast, mut rest) = batch::split(conn, cipher, who, parsed)?;
+    if fast.is_empty() {
+        return Ok((0, rest));
+    }
+    let n = fast.len() as i64;
+    let (new, inputs): (Vec<_>, Vec<_>) = fast.into_iter().map(|f| (f.new, (f.line, f.input))).unzip();
+    match savepoint(conn, |conn| insert_many_in_tx(conn, who, new, false)) {
+        Ok(()) => Ok((n, rest)),
+        Err(e @ ApiError::Unavailable(_)) => Err(e),
+        Err(e) => {
+            log::info!("import: a batch of {n} new guests fell back to line by line: {e}");
+            rest.extend(inputs.into_iter().map(|(line, input)| (line, Ok(input))));
+            rest.sort_by_key(|r| r.0);
+            Ok((0, rest))
+        }
+    }
+}
+
+/// One record parsed as `POST /customers` takes it.
+fn parse_line(
     format: Format,
     header: Option<&[String]>,
     line: i64,
     text: String,
-) -> Result<Result<Applied, Vec<FieldError>>, ApiError> {
+) -> Result<CustomerCreate, Vec<FieldError>> {
     let record = Record {
         line,
         bytes: text.into_bytes(),
         too_long: false,
     };
-    let input = match parse_record(format, header, &record) {
-        Ok(input) => input,
-        Err(fields) => return Ok(Err(fields)),
-    };
+    parse_record(format, header, &record)
+}
+
+/// One record validated as `POST /customers` would, then applied in a savepoint.
+/// `Ok(Err(fields))`: this line fails. `Err`: the database is away, busy or a concurrent change
+/// got in the way — the whole chunk rolls back and is applied again later, so no line is lost to
+/// a passing fault.
+fn apply_input(
+    conn: &mut DbConnection,
+    cipher: &Cipher,
+    who: &Principal,
+    input: CustomerCreate,
+) -> Result<Result<Applied, Vec<FieldError>>, ApiError> {
     match savepoint(conn, |conn| upsert_in_tx(conn, cipher, who, input)) {
         Ok(a) => Ok(Ok(a)),
         Err(ApiError::Validation(fields)) => Ok(Err(fields)),
