@@ -118,10 +118,10 @@ pub fn emit_in_tx(conn: &mut DbConnection, who: &Principal, ev: NewEvent<'_>) ->
     Ok(event)
 }
 
-/// The first event of each of `evs`' aggregates, all created in the caller's transaction (a
-/// batch of new guests): their sequence is 1, so the counters and the events are written in one
-/// statement each; then the reactions of each, in order.
-pub fn emit_first_in_tx(conn: &mut DbConnection, who: &Principal, evs: Vec<NewEvent<'_>>) -> Result<(), ApiError> {
+/// The first events of aggregates all created in the caller's transaction (a batch of new
+/// guests), in order: each aggregate's events are numbered from 1 as listed, so the counters
+/// and the events are written in one statement each; then the reactions of each, in order.
+pub fn emit_new_in_tx(conn: &mut DbConnection, who: &Principal, evs: Vec<NewEvent<'_>>) -> Result<(), ApiError> {
     use super::schema::event_sequences as es;
     let reactor = REACTOR
         .get()
@@ -129,18 +129,33 @@ pub fn emit_first_in_tx(conn: &mut DbConnection, who: &Principal, evs: Vec<NewEv
     if evs.is_empty() {
         return Ok(());
     }
-    let counters: Vec<_> = evs
+    let mut last: Vec<((String, String), i64)> = Vec::new();
+    let mut events = Vec::with_capacity(evs.len());
+    for ev in evs {
+        let aggregate = (ev.aggregate_type.to_string(), ev.aggregate_id.to_string());
+        let n = match last.iter_mut().rev().find(|(a, _)| *a == aggregate) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                last.push((aggregate, 1));
+                1
+            }
+        };
+        events.push(stamped(ev, n));
+    }
+    let counters: Vec<_> = last
         .iter()
-        .map(|ev| {
+        .map(|((t, id), n)| {
             (
-                es::aggregate_type.eq(ev.aggregate_type.to_string()),
-                es::aggregate_id.eq(ev.aggregate_id.to_string()),
-                es::last_sequence.eq(1i64),
+                es::aggregate_type.eq(t),
+                es::aggregate_id.eq(id),
+                es::last_sequence.eq(*n),
             )
         })
         .collect();
     super::dialect::execute(conn, diesel::insert_into(es::table).values(&counters))?;
-    let events: Vec<Event> = evs.into_iter().map(|ev| stamped(ev, 1)).collect();
     insert_events(conn, &events)?;
     events.iter().try_for_each(|e| reactor(conn, who, e))
 }

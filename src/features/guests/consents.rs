@@ -16,6 +16,68 @@ use crate::platform::error::ApiError;
 use crate::platform::ids::{new_id, now};
 use crate::platform::page::{self as pagination, Order, PageParams};
 
+/// The consent decisions `(customer id, purpose, granted, source)` of new profiles, with their
+/// history, in one statement each; their `consent.changed` events are the caller's to emit
+/// (`consent_changed`), after the profiles' own.
+pub(crate) fn insert_new_consents_in_tx(
+    conn: &mut DbConnection,
+    who: &Principal,
+    decisions: &[(&str, ConsentPurpose, bool, ConsentSource)],
+) -> Result<(), ApiError> {
+    if decisions.is_empty() {
+        return Ok(());
+    }
+    let ts = now();
+    let rows: Vec<_> = decisions
+        .iter()
+        .map(|(id, purpose, granted, source)| {
+            (
+                customer_consents::customer_id.eq(*id),
+                customer_consents::purpose.eq(purpose.as_str()),
+                customer_consents::granted.eq(*granted),
+                customer_consents::source_channel.eq(source.as_str()),
+                customer_consents::updated_at.eq(ts),
+            )
+        })
+        .collect();
+    crate::db::dialect::execute(conn, diesel::insert_into(customer_consents::table).values(&rows))?;
+    let history: Vec<_> = decisions
+        .iter()
+        .map(|(id, purpose, granted, source)| {
+            (
+                consent_events::id.eq(new_id()),
+                consent_events::customer_id.eq(*id),
+                consent_events::purpose.eq(purpose.as_str()),
+                consent_events::granted.eq(*granted),
+                consent_events::source_channel.eq(source.as_str()),
+                consent_events::actor_kind.eq(who.actor_kind()),
+                consent_events::actor_id.eq(Some(consent_actor(who, id))),
+                consent_events::created_at.eq(ts),
+            )
+        })
+        .collect();
+    crate::db::dialect::execute(conn, diesel::insert_into(consent_events::table).values(&history))?;
+    Ok(())
+}
+
+/// Who decided: the caller, or — signing up, before they have an id — the new guest.
+fn consent_actor(who: &Principal, id: &str) -> String {
+    match who.actor {
+        Actor::Customer { ref customer_id } if customer_id.is_empty() => id.to_string(),
+        _ => who.actor_id().to_string(),
+    }
+}
+
+/// The `consent.changed` event of one decision (ids and the decision: no personal data).
+pub(crate) fn consent_changed(id: &str, purpose: ConsentPurpose, granted: bool, source: ConsentSource) -> NewEvent<'_> {
+    NewEvent::new("consent.changed", "customer", id).data(json!({
+        "customer_id": id,
+        "purpose": purpose.as_str(),
+        "granted": granted,
+        "source_channel": source.as_str(),
+    }))
+}
+
 pub(crate) fn write_consent_in_tx(
     conn: &mut DbConnection,
     who: &Principal,
@@ -48,10 +110,7 @@ pub(crate) fn write_consent_in_tx(
             ))
             .execute(conn)?;
     }
-    let actor_id = match who.actor {
-        Actor::Customer { ref customer_id } if customer_id.is_empty() => id.to_string(),
-        _ => who.actor_id().to_string(),
-    };
+    let actor_id = consent_actor(who, id);
     diesel::insert_into(consent_events::table)
         .values((
             consent_events::id.eq(new_id()),
@@ -64,16 +123,7 @@ pub(crate) fn write_consent_in_tx(
             consent_events::created_at.eq(ts),
         ))
         .execute(conn)?;
-    outbox::emit_in_tx(
-        conn,
-        who,
-        NewEvent::new("consent.changed", "customer", id).data(json!({
-            "customer_id": id,
-            "purpose": purpose.as_str(),
-            "granted": granted,
-            "source_channel": source.as_str(),
-        })),
-    )?;
+    outbox::emit_in_tx(conn, who, consent_changed(id, purpose, granted, source))?;
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::consents::write_consent_in_tx;
+use super::consents::{consent_changed, insert_new_consents_in_tx};
 use super::db::{add_refs_many, ensure_unique, insert_tags, load_records, CustomerRow};
 use super::render::render;
 use super::rules::{apply_patch, check_refs, default_source, Applied, NewContact};
@@ -96,24 +96,29 @@ pub(crate) fn insert_many_in_tx(
         .flat_map(|n| n.refs.iter().map(|r| (n.row.id.as_str(), r)))
         .collect();
     add_refs_many(conn, &refs)?;
-    let events = new
+    // Each profile's own event, then its consents' (numbered 1, 2, … per guest).
+    let decisions: Vec<_> = new
         .iter()
-        .map(|n| {
-            NewEvent::new("customer.created", "customer", &n.row.id).data(json!({
-                "customer_id": n.row.id,
-                "fields": n.applied.changed,
-                "source_channel": n.row.source_channel,
-                "self_registration": self_registration,
-            }))
+        .flat_map(|n| {
+            let source = |ci: &ConsentInput| ci.source_channel.unwrap_or_else(|| default_source(who));
+            n.consents
+                .iter()
+                .map(move |ci| (n.row.id.as_str(), ci.purpose, ci.granted, source(ci)))
         })
         .collect();
-    outbox::emit_first_in_tx(conn, who, events)?;
+    insert_new_consents_in_tx(conn, who, &decisions)?;
+    let mut events = Vec::new();
     for n in &new {
-        for ci in &n.consents {
-            let source = ci.source_channel.unwrap_or_else(|| default_source(who));
-            write_consent_in_tx(conn, who, &n.row.id, ci.purpose, ci.granted, source)?;
-        }
+        events.push(NewEvent::new("customer.created", "customer", &n.row.id).data(json!({
+            "customer_id": n.row.id,
+            "fields": n.applied.changed,
+            "source_channel": n.row.source_channel,
+            "self_registration": self_registration,
+        })));
+        let mine = decisions.iter().filter(|d| d.0 == n.row.id);
+        events.extend(mine.map(|(id, purpose, granted, source)| consent_changed(id, *purpose, *granted, *source)));
     }
+    outbox::emit_new_in_tx(conn, who, events)?;
     if !self_registration {
         let targets = new
             .iter()

@@ -46,6 +46,14 @@ async fn new_guests_are_created_together_and_lines_sharing_a_contact_apply_in_fi
     assert_eq!(created.len(), 4);
     assert!(created.iter().all(|e| e.sequence == 1), "each guest's first event");
     assert_eq!(app.events_of("customer.updated").len(), 1);
+    let consent = app.events_of("consent.changed");
+    assert_eq!(consent.len(), 1);
+    assert_eq!(
+        (consent[0].aggregate_id.as_str(), consent[0].sequence),
+        (ann_id, 2),
+        "after the guest's own event"
+    );
+    assert_eq!(app.count("consent_events"), 1, "the decision's history");
     assert_eq!(app.count("audit_log WHERE action = 'customer.created'"), 4);
     let dan = app.get("/api/v1/customers?email=dan@example.com", &admin).await;
     assert_eq!(dan.body["data"][0]["grade"], "vip", "{}", dan.raw);
