@@ -115,9 +115,12 @@ fn held_keys(
             }
         }
     }
+    // Boxed: planned with each batch's own values. A prepared plan made while the table was
+    // small (an import's start) would scan the whole table on every later chunk.
     let mut held = HashSet::new();
     if !emails.is_empty() {
         let found: Vec<Option<String>> = customers::table
+            .into_boxed()
             .filter(customers::email_norm.eq_any(&emails))
             .select(customers::email_norm)
             .load(conn)?;
@@ -125,6 +128,7 @@ fn held_keys(
     }
     if !phones.is_empty() {
         let found: Vec<Option<String>> = customers::table
+            .into_boxed()
             .filter(customers::phone.eq_any(&phones))
             .select(customers::phone)
             .load(conn)?;
@@ -132,6 +136,7 @@ fn held_keys(
     }
     for (system, ids) in refs {
         let found: Vec<String> = xr::table
+            .into_boxed()
             .filter(xr::system.eq(system))
             .filter(xr::external_id.eq_any(&ids))
             .select(xr::external_id)
