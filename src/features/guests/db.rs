@@ -404,6 +404,10 @@ pub(crate) fn filter_text<'a>(
     let contact_given = !emails.is_empty() || !phones.is_empty();
     let hit = || crate::db::dialect::customer_text_hit(backend, text, &pattern);
     match (masked, contact_given) {
+        // Only the lists that hold something: an empty `IN ()` is rendered `1=0`, and the `OR`
+        // of it made SQLite scan every guest (242 ms at 1M for a whole email).
+        (_, true) if phones.is_empty() => q.filter(customers::email_norm.eq_any(emails)),
+        (_, true) if emails.is_empty() => q.filter(customers::phone.eq_any(phones)),
         (_, true) => q.filter(whole_contact()),
         (false, false) => q.filter(hit()),
         (true, false) => q.filter(hit().and(names())),
