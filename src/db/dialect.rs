@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error};
 use diesel::sql_types::{Bool, Text};
 
-use super::schema::customers;
+use super::schema::{customer_tags, customers};
 use super::MultiBackend;
 
 use super::{Backend, DbConnection};
@@ -61,26 +61,89 @@ pub fn is_embedded(conn: &DbConnection) -> bool {
     matches!(conn.backend(), Backend::Sqlite)
 }
 
+/// How the guests whose search text (names, email, phone digits) contains a `q` are found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextPlan {
+    /// PostgreSQL: the LIKE through the pg_trgm GIN index; the planner weighs it against the
+    /// other filters' indexes (its estimates are kept fresh by `ANALYZE`).
+    Index,
+    /// SQLite, a rare substring: the ids of every match, found through the FTS5 trigram table
+    /// (at most `FEW_MATCHES`), so the page is sorted out of them.
+    Candidates(Vec<String>),
+    /// SQLite, a common substring (more than `FEW_MATCHES` guests, or under three characters,
+    /// which the trigram table cannot serve): the rows are walked in id order and the first
+    /// matches fill the page. Reading every match to sort them would cost more.
+    Walk,
+}
+
+/// Above this many matches, walking guests in id order finds a page sooner than sorting every
+/// match: with 1,000 matches in 1,000,000 guests a page of 20 is found in the first 2 %.
+pub const FEW_MATCHES: i64 = 1_000;
+
+/// The plan for `text` (lower case, wildcards not escaped): on SQLite one FTS5 probe, which
+/// stops at `FEW_MATCHES + 1` hits (the trigram LIKE has no ESCAPE, so its hits are a superset
+/// that `customer_text_hit` narrows).
+pub fn text_plan(conn: &mut DbConnection, text: &str) -> Result<TextPlan, Error> {
+    if conn.backend() == Backend::Postgres {
+        return Ok(TextPlan::Index);
+    }
+    if text.chars().count() < 3 {
+        return Ok(TextPlan::Walk);
+    }
+    let probe = diesel::dsl::sql::<Bool>(
+        "customers.rowid IN (SELECT rowid FROM customers_fts WHERE customers_fts.search_text LIKE ",
+    )
+    .bind::<Text, _>(format!("%{text}%"))
+    .sql(&format!(" LIMIT {})", FEW_MATCHES + 1));
+    let ids: Vec<String> = customers::table.filter(probe).select(customers::id).load(conn)?;
+    Ok(if ids.len() as i64 > FEW_MATCHES {
+        TextPlan::Walk
+    } else {
+        TextPlan::Candidates(ids)
+    })
+}
+
 /// A condition on `customers` over both backends.
 pub type CustomerCondition = Box<dyn BoxableExpression<customers::table, MultiBackend, SqlType = Bool>>;
 
-/// Guests whose search text (names, email, phone digits) contains `text`, through the backend's
-/// substring index: `pattern` is `%text%` with LIKE's wildcards escaped by backslash.
-/// PostgreSQL: the pg_trgm GIN index serves the LIKE (backslash is its default escape). SQLite:
-/// the FTS5 trigram table narrows the candidates (its LIKE has no ESCAPE, so it is a superset)
-/// and the escaped LIKE on the row finishes the job.
-pub fn customer_text_hit(backend: Backend, text: &str, pattern: &str) -> CustomerCondition {
-    match backend {
-        Backend::Postgres => Box::new(customers::search_text.like(pattern.to_string())),
-        Backend::Sqlite => {
-            let fts = diesel::dsl::sql::<Bool>(
-                "customers.rowid IN (SELECT rowid FROM customers_fts WHERE customers_fts.search_text LIKE ",
-            )
-            .bind::<Text, _>(format!("%{text}%"))
-            .sql(")");
-            Box::new(fts.and(customers::search_text.like(pattern.to_string()).escape('\\')))
-        }
+/// Guests whose search text contains the text of `pattern` (`%text%` with LIKE's wildcards
+/// escaped by backslash, PostgreSQL's default escape), as `plan` finds them.
+pub fn customer_text_hit(plan: &TextPlan, pattern: &str) -> CustomerCondition {
+    let like = customers::search_text.like(pattern.to_string());
+    match plan {
+        TextPlan::Index => Box::new(like),
+        TextPlan::Candidates(ids) => Box::new(customers::id.eq_any(ids.clone()).and(like.escape('\\'))),
+        TextPlan::Walk => Box::new(like.escape('\\')),
     }
+}
+
+/// Guests who carry `tag`. PostgreSQL: as a set (its planner merges the tag's index with the
+/// others). SQLite: a check per guest: what drives its search is the text, a contact or the
+/// tag's guests in id order (`tag_drives_search`), never every guest of a common tag.
+pub fn customer_has_tag(backend: Backend, tag: &str) -> CustomerCondition {
+    match backend {
+        Backend::Postgres => Box::new(
+            customers::id.eq_any(
+                customer_tags::table
+                    .filter(customer_tags::tag.eq(tag.to_string()))
+                    .select(customer_tags::customer_id),
+            ),
+        ),
+        Backend::Sqlite => Box::new(
+            diesel::dsl::sql::<Bool>(
+                "EXISTS (SELECT 1 FROM customer_tags WHERE customer_tags.customer_id = customers.id \
+                 AND customer_tags.tag = ",
+            )
+            .bind::<Text, _>(tag.to_string())
+            .sql(")"),
+        ),
+    }
+}
+
+/// Whether a tag's guests, read in id order, drive a guest search that no rarer filter drives:
+/// SQLite's planner would read all of a common tag's guests and sort them.
+pub fn tag_drives_search(backend: Backend) -> bool {
+    backend == Backend::Sqlite
 }
 
 /// Runs a statement that diesel's multi-backend connection cannot express (an upsert such as

@@ -8,8 +8,9 @@ use diesel::prelude::*;
 
 use super::rules::NewContact;
 use crate::auth::Principal;
+use crate::db::dialect::{customer_text_hit, text_plan, TextPlan};
 use crate::db::schema::{consent_events, customer_consents, customer_external_refs, customer_tags, customers, stays};
-use crate::db::{Backend, DbConnection, MultiBackend};
+use crate::db::{DbConnection, MultiBackend};
 use crate::features::guests::model::*;
 use crate::platform::error::ApiError;
 use crate::platform::fields::{parse_email, parse_phone};
@@ -368,50 +369,77 @@ pub(crate) fn recent_stays(conn: &mut DbConnection, who: &Principal, id: &str) -
         .collect())
 }
 
-/// The `q` filter: a substring of names, email or phone digits (indexed: pg_trgm on
-/// PostgreSQL, FTS5 trigram on SQLite). A `q` that is a whole email or phone number matches it
-/// exactly (through their own indexes: a long pattern would make the trigram index read the
-/// lists of every common trigram). For `masked` callers (agents) only a substring of the names,
-/// or a whole email or phone number: fragments of contact data find nothing, so masked digits
-/// cannot be recovered by bisection.
+/// How a `q` is looked for: a whole email or phone number exactly (through their own indexes:
+/// a long pattern would make the trigram index read the lists of every common trigram), else
+/// a substring of names, email or phone digits as `dialect::text_plan` finds it.
+pub(crate) enum TextQuery {
+    Exact { emails: Vec<String>, phones: Vec<String> },
+    Substring(TextPlan),
+}
+
+/// Plans `text` (lower case); on SQLite a substring costs one probe of the trigram table.
+pub(crate) fn plan_text(conn: &mut DbConnection, text: &str) -> Result<TextQuery, diesel::result::Error> {
+    let (emails, phones) = exact_contact(text);
+    if !emails.is_empty() || !phones.is_empty() {
+        return Ok(TextQuery::Exact { emails, phones });
+    }
+    Ok(TextQuery::Substring(text_plan(conn, &needle(text))?))
+}
+
+/// What the search text is searched for: phones are kept there as bare digits, so "+86 138"
+/// searches "86138".
+fn needle(text: &str) -> String {
+    let rest = text.trim_start_matches('+');
+    let phone_like =
+        rest.chars().any(|c| c.is_ascii_digit()) && rest.chars().all(|c| c.is_ascii_digit() || " -().".contains(c));
+    if phone_like {
+        rest.chars().filter(char::is_ascii_digit).collect()
+    } else {
+        text.to_string()
+    }
+}
+
+/// The `q` filter, as `plan` (from `plan_text` of the same `text`) looks for it. For `masked`
+/// callers (agents) only a substring of the names, or a whole email or phone number: fragments
+/// of contact data find nothing, so masked digits cannot be recovered by bisection.
 pub(crate) fn filter_text<'a>(
     q: customers::BoxedQuery<'a, MultiBackend>,
-    backend: Backend,
+    plan: &TextQuery,
     text: &str,
     masked: bool,
 ) -> customers::BoxedQuery<'a, MultiBackend> {
-    let (emails, phones) = exact_contact(text);
-    // Phones are kept as bare digits in the search text: "+86 138" searches "86138".
-    let rest = text.trim_start_matches('+');
-    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
-    let phone_like = !digits.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || " -().".contains(c));
-    let text = if phone_like { digits.as_str() } else { text };
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    let pattern = format!("%{escaped}%");
-    let names = || {
-        diesel::dsl::sql::<diesel::sql_types::Bool>(
-            "lower(customers.given_name || ' ' || customers.family_name || ' ' || customers.family_name \
-             || customers.given_name) LIKE ",
-        )
-        .bind::<diesel::sql_types::Text, _>(pattern.clone())
-        .sql(" ESCAPE '\\'")
-    };
-    let whole_contact = || {
-        customers::email_norm
-            .eq_any(emails.clone())
-            .or(customers::phone.eq_any(phones.clone()))
-    };
-    let contact_given = !emails.is_empty() || !phones.is_empty();
-    let hit = || crate::db::dialect::customer_text_hit(backend, text, &pattern);
-    match (masked, contact_given) {
+    let plan = match plan {
         // Only the lists that hold something: an empty `IN ()` is rendered `1=0`, and the `OR`
         // of it made SQLite scan every guest (242 ms at 1M for a whole email).
-        (_, true) if phones.is_empty() => q.filter(customers::email_norm.eq_any(emails)),
-        (_, true) if emails.is_empty() => q.filter(customers::phone.eq_any(phones)),
-        (_, true) => q.filter(whole_contact()),
-        (false, false) => q.filter(hit()),
-        (true, false) => q.filter(hit().and(names())),
+        TextQuery::Exact { emails, phones } if phones.is_empty() => {
+            return q.filter(customers::email_norm.eq_any(emails.clone()))
+        }
+        TextQuery::Exact { emails, phones } if emails.is_empty() => {
+            return q.filter(customers::phone.eq_any(phones.clone()))
+        }
+        TextQuery::Exact { emails, phones } => {
+            return q.filter(
+                customers::email_norm
+                    .eq_any(emails.clone())
+                    .or(customers::phone.eq_any(phones.clone())),
+            )
+        }
+        TextQuery::Substring(plan) => plan,
+    };
+    let text = needle(text);
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let pattern = format!("%{escaped}%");
+    let hit = customer_text_hit(plan, &pattern);
+    if !masked {
+        return q.filter(hit);
     }
+    let names = diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "lower(customers.given_name || ' ' || customers.family_name || ' ' || customers.family_name \
+         || customers.given_name) LIKE ",
+    )
+    .bind::<diesel::sql_types::Text, _>(pattern)
+    .sql(" ESCAPE '\\'");
+    q.filter(hit.and(names))
 }
 
 /// `q` read as a whole email or a whole phone number (normalized), if it is one.

@@ -3,10 +3,13 @@
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::db::{filter_text, load_records, CustomerRow};
+use diesel::sql_types::{Nullable, Text};
+
+use super::db::{filter_text, load_records, plan_text, CustomerRow, TextQuery};
 use super::render::render;
 use super::rules::audits_reads;
 use crate::auth::{Perm, PersonalView, Principal};
+use crate::db::dialect::{self, TextPlan};
 use crate::db::group_commit::Write;
 use crate::db::schema::{customer_tags, customers, stays};
 use crate::db::{read_tx, Backend, DbConnection, MultiBackend};
@@ -15,7 +18,7 @@ use crate::features::guests::model::*;
 use crate::platform::crypto::Cipher;
 use crate::platform::error::ApiError;
 use crate::platform::fields::{normalize_tag, parse_email, parse_phone, Checks};
-use crate::platform::page::{self as pagination, Order, PageParams};
+use crate::platform::page::{self as pagination, Cursor, Order, PageParams};
 
 pub fn list(
     conn: &mut DbConnection,
@@ -42,17 +45,33 @@ pub fn list(
     // `q` matches their names only, or a whole email or phone exactly.
     let masked = who.personal_view() == PersonalView::Masked;
     let body = |conn: &mut DbConnection| {
-        let mut q = filtered(f, &parsed, backend, masked);
-        q = match (order, &cur.after) {
-            (Order::Asc, Some(a)) => q.filter(customers::id.gt(a.clone())),
-            (Order::Desc, Some(a)) => q.filter(customers::id.lt(a.clone())),
-            _ => q,
+        let plan = match &parsed.q_text {
+            Some(text) => Some(plan_text(conn, text)?),
+            None => None,
         };
-        q = match order {
-            Order::Asc => q.order(customers::id.asc()),
-            Order::Desc => q.order(customers::id.desc()),
+        let query = || {
+            let q = filtered(f, &parsed, plan.as_ref(), backend, masked);
+            let q = match (order, &cur.after) {
+                (Order::Asc, Some(a)) => q.filter(customers::id.gt(a.clone())),
+                (Order::Desc, Some(a)) => q.filter(customers::id.lt(a.clone())),
+                _ => q,
+            };
+            match order {
+                Order::Asc => q.order(customers::id.asc()),
+                Order::Desc => q.order(customers::id.desc()),
+            }
         };
-        let rows: Vec<CustomerRow> = q.select(CustomerRow::as_select()).limit(cur.limit + 1).load(conn)?;
+        let rows = match (&parsed.tag, &plan) {
+            // SQLite walks a tag's guests in id order (its planner would read all of a common
+            // tag's guests and sort them); a rare `q` or a whole contact is narrower still.
+            (Some(tag), None | Some(TextQuery::Substring(TextPlan::Walk))) if dialect::tag_drives_search(backend) => {
+                by_tag_chunks(conn, tag, order, &cur, query)?
+            }
+            _ => query()
+                .select(CustomerRow::as_select())
+                .limit(cur.limit + 1)
+                .load(conn)?,
+        };
         let (rows, next_cursor) = pagination::finish(rows, &cur, |r| &r.id);
         let recs = load_records(conn, rows)?;
         let data: Vec<Customer> = recs.iter().map(|r| render(r, who.personal_view(), cipher)).collect();
@@ -109,16 +128,63 @@ fn parse_filter(f: &CustomerFilter) -> Result<Parsed, ApiError> {
     })
 }
 
+/// How many of a tag's guests `by_tag_chunks` reads at a time.
+const TAG_CHUNK: i64 = 1_000;
+
+/// The page's rows when a tag's guests drive the search (SQLite): `query` (every filter, the
+/// cursor and the order) runs over the tag's guests `TAG_CHUNK` at a time, in page order, until
+/// the page is full or the tag has no more guests.
+fn by_tag_chunks<'a>(
+    conn: &mut DbConnection,
+    tag: &str,
+    order: Order,
+    cur: &Cursor,
+    query: impl Fn() -> customers::BoxedQuery<'a, MultiBackend>,
+) -> QueryResult<Vec<CustomerRow>> {
+    let mut after = cur.after.clone();
+    let mut rows: Vec<CustomerRow> = Vec::new();
+    loop {
+        let mut ids = customer_tags::table
+            .filter(customer_tags::tag.eq(tag.to_string()))
+            .select(customer_tags::customer_id)
+            .limit(TAG_CHUNK)
+            .into_boxed();
+        ids = match (order, after) {
+            (Order::Asc, Some(a)) => ids.filter(customer_tags::customer_id.gt(a)),
+            (Order::Desc, Some(a)) => ids.filter(customer_tags::customer_id.lt(a)),
+            (_, None) => ids,
+        };
+        ids = match order {
+            Order::Asc => ids.order(customer_tags::customer_id.asc()),
+            Order::Desc => ids.order(customer_tags::customer_id.desc()),
+        };
+        let ids: Vec<String> = ids.load(conn)?;
+        let more = ids.len() as i64 == TAG_CHUNK;
+        after = ids.last().cloned();
+        let wanted = cur.limit + 1 - rows.len() as i64;
+        let q = query().filter(customers::id.eq_any(ids));
+        rows.extend(
+            q.select(CustomerRow::as_select())
+                .limit(wanted)
+                .load::<CustomerRow>(conn)?,
+        );
+        if rows.len() as i64 > cur.limit || !more {
+            return Ok(rows);
+        }
+    }
+}
+
 /// The query of `f`, unordered and unpaged.
 fn filtered<'a>(
     f: &CustomerFilter,
     p: &Parsed,
+    plan: Option<&TextQuery>,
     backend: Backend,
     masked: bool,
 ) -> customers::BoxedQuery<'a, MultiBackend> {
     let mut q = customers::table.into_boxed();
-    if let Some(text) = &p.q_text {
-        q = filter_text(q, backend, text, masked);
+    if let (Some(text), Some(plan)) = (&p.q_text, plan) {
+        q = filter_text(q, plan, text, masked);
     }
     if let Some(e) = &p.email {
         q = q.filter(customers::email_norm.eq(e.clone()));
@@ -127,21 +193,11 @@ fn filtered<'a>(
         q = q.filter(customers::phone.eq(ph.clone()));
     }
     if let Some(t) = &p.tag {
-        q = q.filter(
-            customers::id.eq_any(
-                customer_tags::table
-                    .filter(customer_tags::tag.eq(t.clone()))
-                    .select(customer_tags::customer_id),
-            ),
-        );
+        q = q.filter(dialect::customer_has_tag(backend, t));
     }
     if let Some(g) = f.grade {
-        // Effective grade: the override wins.
-        q = q.filter(
-            customers::grade_override
-                .eq(g.as_str())
-                .or(customers::grade_override.is_null().and(customers::grade.eq(g.as_str()))),
-        );
+        // Effective grade: the override wins (indexed as this very expression).
+        q = q.filter(coalesce_grade().eq(g.as_str()));
     }
     if let Some(l) = f.lifecycle_stage {
         q = q.filter(customers::lifecycle_stage.eq(l.as_str()));
@@ -156,4 +212,14 @@ fn filtered<'a>(
         );
     }
     q
+}
+
+diesel::define_sql_function! {
+    /// SQL `coalesce` of two nullable texts.
+    fn coalesce(a: Nullable<Text>, b: Text) -> Text;
+}
+
+/// A guest's effective grade: the override wins.
+fn coalesce_grade() -> coalesce<customers::grade_override, customers::grade> {
+    coalesce(customers::grade_override, customers::grade)
 }

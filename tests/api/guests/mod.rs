@@ -6,3 +6,4 @@ mod events;
 mod import_batch;
 mod imports;
 mod property_restriction;
+mod search_plans;

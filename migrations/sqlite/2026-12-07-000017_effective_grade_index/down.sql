@@ -1,0 +1,3 @@
+DROP INDEX customers_id_search_text_idx;
+CREATE INDEX customers_grade_idx ON customers (grade, id);
+DROP INDEX customers_effective_grade_idx;
