@@ -128,12 +128,14 @@ fn parse_filter(f: &CustomerFilter) -> Result<Parsed, ApiError> {
     })
 }
 
-/// How many of a tag's guests `by_tag_chunks` reads at a time.
-const TAG_CHUNK: i64 = 1_000;
+/// How many of a tag's guests `by_tag_chunks` reads at a time: first four per row of the page,
+/// then four times as many each time the page is not full yet, up to `TAG_CHUNK_MAX`.
+const TAG_CHUNK_MAX: i64 = 4_096;
 
 /// The page's rows when a tag's guests drive the search (SQLite): `query` (every filter, the
-/// cursor and the order) runs over the tag's guests `TAG_CHUNK` at a time, in page order, until
-/// the page is full or the tag has no more guests.
+/// cursor and the order) runs over the tag's guests a chunk at a time, in page order, until
+/// the page is full or the tag has no more guests. A chunk that grows with each miss reads
+/// few more guests than the page needs, whether most of the tag's guests match or few do.
 fn by_tag_chunks<'a>(
     conn: &mut DbConnection,
     tag: &str,
@@ -143,11 +145,12 @@ fn by_tag_chunks<'a>(
 ) -> QueryResult<Vec<CustomerRow>> {
     let mut after = cur.after.clone();
     let mut rows: Vec<CustomerRow> = Vec::new();
+    let mut chunk = (4 * (cur.limit + 1)).min(TAG_CHUNK_MAX);
     loop {
         let mut ids = customer_tags::table
             .filter(customer_tags::tag.eq(tag.to_string()))
             .select(customer_tags::customer_id)
-            .limit(TAG_CHUNK)
+            .limit(chunk)
             .into_boxed();
         ids = match (order, after) {
             (Order::Asc, Some(a)) => ids.filter(customer_tags::customer_id.gt(a)),
@@ -159,7 +162,8 @@ fn by_tag_chunks<'a>(
             Order::Desc => ids.order(customer_tags::customer_id.desc()),
         };
         let ids: Vec<String> = ids.load(conn)?;
-        let more = ids.len() as i64 == TAG_CHUNK;
+        let more = ids.len() as i64 == chunk;
+        chunk = (chunk * 4).min(TAG_CHUNK_MAX);
         after = ids.last().cloned();
         let wanted = cur.limit + 1 - rows.len() as i64;
         let q = query().filter(customers::id.eq_any(ids));

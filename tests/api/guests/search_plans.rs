@@ -1,7 +1,7 @@
 //! Guest search finds the same guests whichever way the database is asked: on SQLite a rare
 //! text is looked up through the trigram table, a common one (over `dialect::FEW_MATCHES`
 //! guests, or under three letters) walks guests in id order, and a tag's guests drive the walk
-//! a thousand at a time. Every page of every combination is checked against the guests
+//! a growing chunk at a time. Every page of every combination is checked against the guests
 //! themselves, read without filters.
 
 use std::collections::BTreeSet;
@@ -125,6 +125,11 @@ async fn every_search_plan_finds_every_match_once_in_page_order() {
         (
             "q=commonname&grade=vip",
             Box::new(|c| family(c, "Commonname") && c["grade"] == "vip"),
+        ),
+        // Few of the tag's guests match: the page takes more than one chunk of them.
+        (
+            "q=commonname&tag=business&grade=vip",
+            Box::new(|c| family(c, "Commonname") && has_tag(c, "business") && c["grade"] == "vip"),
         ),
         (
             "q=guest2&tag=business&grade=vip",
