@@ -150,54 +150,74 @@ def pg_plans(logfile, dbname, marks):
             print("    " + l)
 
 
-def sqlite_sql(kind):
-    cols = ("id, given_name, family_name, email, email_norm, phone, gender, nationality, language, birth_date, "
-            "company, job_title, address, preferred_channel, grade, grade_override, grade_override_reason, "
-            "lifecycle_stage, source_channel, preferences, special_dates, id_doc_type, id_doc_country, "
-            "id_doc_number_enc, id_doc_key_id, id_doc_last4, search_text, version, created_at, updated_at")
-    sql = (f"SELECT {', '.join('`customers`.`' + c.strip() + '`' for c in cols.split(','))} FROM `customers` "
-           "WHERE (customers.rowid IN (SELECT rowid FROM customers_fts WHERE customers_fts.search_text LIKE ?) "
-           "AND (`customers`.`search_text` LIKE ? ESCAPE '\\'))")
-    if kind == "tag":
-        sql += (" AND (`customers`.`id` IN (SELECT `customer_tags`.`customer_id` FROM `customer_tags` "
-                "WHERE (`customer_tags`.`tag` = ?)))")
-    if kind == "grade":
-        sql += (" AND ((`customers`.`grade_override` = ?) OR ((`customers`.`grade_override` IS NULL) "
-                "AND (`customers`.`grade` = ?)))")
-    return sql + " ORDER BY `customers`.`id` ASC LIMIT ?"
+FEW_MATCHES = 1000  # src/db/dialect.rs
+
+
+def sqlite_search(con, text, tag, grade, limit):
+    """The statements the server runs for one search on SQLite (src/features/guests/search.rs,
+    src/db/dialect.rs text_plan): a whole email/phone is not modelled here (none in these kinds).
+    Returns (plan, [(sql, args)]) with the statements of the page, in order."""
+    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    stmts = []
+    ids = None
+    if len(text) >= 3:
+        probe = ("SELECT id FROM customers WHERE customers.rowid IN (SELECT rowid FROM customers_fts "
+                 f"WHERE customers_fts.search_text LIKE ? LIMIT {FEW_MATCHES + 1})")
+        stmts.append((probe, [f"%{text}%"]))
+        ids = [r[0] for r in con.execute(probe, [f"%{text}%"])]
+    where, args = [], []
+    plan = "candidates" if ids is not None and len(ids) <= FEW_MATCHES else "walk"
+    if plan == "candidates":
+        where.append(f"customers.id IN ({','.join('?' * len(ids))})")
+        args += ids
+    where.append("customers.search_text LIKE ? ESCAPE '\\'")
+    args.append(like)
+    if tag:
+        where.append("EXISTS (SELECT 1 FROM customer_tags WHERE customer_tags.customer_id = customers.id "
+                     "AND customer_tags.tag = ?)")
+        args.append(tag)
+    if grade:
+        where.append("coalesce(customers.grade_override, customers.grade) = ?")
+        args.append(grade)
+    sql = "SELECT * FROM customers WHERE " + " AND ".join(where)
+    if not (tag and plan == "walk"):
+        stmts.append((sql + " ORDER BY id LIMIT ?", args + [limit + 1]))
+        con.execute(*stmts[-1]).fetchall()
+        return plan, stmts
+    # The tag's guests drive the walk, in chunks of 4 per row of the page growing fourfold.
+    plan, after, chunk, found = "walk by tag", "", 4 * (limit + 1), 0
+    while True:
+        q = "SELECT customer_id FROM customer_tags WHERE tag = ? AND customer_id > ? ORDER BY customer_id LIMIT ?"
+        cids = [r[0] for r in con.execute(q, [tag, after, chunk])]
+        stmts.append((q, [tag, after, chunk]))
+        page = (sql + f" AND customers.id IN ({','.join('?' * len(cids))}) ORDER BY id LIMIT ?",
+                args + cids + [limit + 1 - found])
+        stmts.append(page)
+        found += len(con.execute(*page).fetchall())
+        if found > limit or len(cids) < chunk:
+            return plan, stmts
+        after, chunk = cids[-1], min(chunk * 4, 4096)
 
 
 def sqlite_plans(db_file, outdir, limit):
     import sqlite3
     con = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)
+    limit = int(limit)
     print(f"  (python's SQLite {sqlite3.sqlite_version}; the server links its own bundled SQLite)")
     for kind in KINDS + ["short"]:
-        params = []
-        for p in open(f"{outdir}/{kind}.paths").read().split():
+        times, plans, shown = [], {}, {}
+        for p in open(f"{outdir}/{kind}.paths").read().split()[:40]:
             qs = dict(urllib.parse.parse_qsl(p.split("?", 1)[1]))
-            text = qs["q"].strip().lower()
-            esc = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            args = [f"%{text}%", f"%{esc}%"]
-            if kind == "tag":
-                args.append(qs["tag"])
-            if kind == "grade":
-                args += [qs["grade"], qs["grade"]]
-            params.append(args + [int(limit) + 1])
-        sql = sqlite_sql(kind)
-        plan = con.execute("EXPLAIN QUERY PLAN " + sql, params[0]).fetchall()
-        times = []
-        for args in params[:40]:
             t0 = time.perf_counter()
-            con.execute(sql, args).fetchall()
+            plan, stmts = sqlite_search(con, qs["q"].strip().lower(), qs.get("tag"), qs.get("grade"), limit)
             times.append((time.perf_counter() - t0) * 1000)
+            plans[plan] = plans.get(plan, 0) + 1
+            shown.setdefault(plan, stmts[-1])
         times.sort()
-        fts = any("customers_fts" in r[3] and "VIRTUAL TABLE INDEX" in r[3] for r in plan)
-        print(f"--- {kind}: SQL alone over {len(times)} queries: p50 {statistics.median(times):.2f} ms, "
-              f"max {times[-1]:.2f} ms; FTS5 trigram index used: {'yes' if fts else 'NO'}")
-        for r in plan:
-            print(f"    {r[0]:>3} {r[1]:>3}  {r[3]}")
-    print("  SQL of kind grade (the others without its last condition; tag with the customer_tags IN instead):")
-    print("    SELECT <the 30 columns of customers> FROM " + sqlite_sql("grade").split(" FROM ", 1)[1])
+        print(f"--- {kind}: the statements alone over {len(times)} searches: p50 {statistics.median(times):.2f} ms, "
+              f"max {times[-1]:.2f} ms; plans: " + ", ".join(f"{k} {v}" for k, v in sorted(plans.items())))
+        for plan, (sql, args) in sorted(shown.items()):
+            print(f"    {plan}: " + "; ".join(r[3] for r in con.execute("EXPLAIN QUERY PLAN " + sql, args)))
 
 
 if __name__ == "__main__":
