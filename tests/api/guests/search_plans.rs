@@ -18,14 +18,14 @@ const GUESTS: usize = 2_300;
 fn line(i: usize) -> String {
     let family = if i % 1000 == 2 { "Rareword" } else { "Commonname" };
     let mut tags = Vec::new();
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         tags.push("business");
     }
     if i % 500 == 7 {
         tags.push("quiet-floor");
     }
     let mut g = json!({"given_name": format!("Guest{i:04}"), "family_name": family, "tags": tags});
-    if i % 300 == 0 {
+    if i.is_multiple_of(300) {
         g["grade_override"] = json!({"grade": "vip", "reason": "owner's list"});
     }
     g.to_string()
