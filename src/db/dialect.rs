@@ -117,6 +117,18 @@ pub fn customer_text_hit(plan: &TextPlan, pattern: &str) -> CustomerCondition {
     }
 }
 
+/// Makes PostgreSQL plan every statement of the caller's transaction with its own values
+/// (`SET LOCAL plan_cache_mode = force_custom_plan`), for transactions whose lookups meet a
+/// table that has grown since their prepared statements were first planned: after five runs a
+/// prepared statement may keep a generic plan chosen for the small table (an index on the first
+/// key column only, then a filter over every row). SQLite plans each statement anew anyway.
+pub fn plan_each_statement_in_tx(conn: &mut DbConnection) -> Result<(), Error> {
+    if let DbConnection::Pg(c) = conn {
+        diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan").execute(c)?;
+    }
+    Ok(())
+}
+
 /// Guests who carry `tag`. PostgreSQL: as a set (its planner merges the tag's index with the
 /// others). SQLite: a check per guest: what drives its search is the text, a contact or the
 /// tag's guests in id order (`tag_drives_search`), never every guest of a common tag.

@@ -115,8 +115,8 @@ fn held_keys(
             }
         }
     }
-    // Boxed: planned with each batch's own values. A prepared plan made while the table was
-    // small (an import's start) would scan the whole table on every later chunk.
+    // Planned with each chunk's own values (`plan_each_statement_in_tx` in the chunk's
+    // transaction): a prepared plan made while the table was small would scan it later.
     let mut held = HashSet::new();
     if !emails.is_empty() {
         let found: Vec<Option<String>> = customers::table
