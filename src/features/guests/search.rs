@@ -61,10 +61,14 @@ pub fn list(
                 Order::Desc => q.order(customers::id.desc()),
             }
         };
+        // An `email` or `phone` filter is narrower than any tag: its own index drives.
+        let by_contact = parsed.email.is_some() || parsed.phone.is_some();
         let rows = match (&parsed.tag, &plan) {
             // SQLite walks a tag's guests in id order (its planner would read all of a common
             // tag's guests and sort them); a rare `q` or a whole contact is narrower still.
-            (Some(tag), None | Some(TextQuery::Substring(TextPlan::Walk))) if dialect::tag_drives_search(backend) => {
+            (Some(tag), None | Some(TextQuery::Substring(TextPlan::Walk)))
+                if dialect::tag_drives_search(backend) && !by_contact =>
+            {
                 by_tag_chunks(conn, tag, order, &cur, query)?
             }
             _ => query()

@@ -147,6 +147,12 @@ async fn every_search_plan_finds_every_match_once_in_page_order() {
             assert_eq!(got, want, "{query} {sort}: the guests, once each, in page order");
         }
     }
+    // LIKE's wildcards in `q` are the characters themselves (no guest has them), whichever plan.
+    for q in ["guest_", "%25", "guest%5C", "_", "commonnam_"] {
+        let r = app.get(&format!("/api/v1/customers?q={q}"), &admin).await;
+        assert_eq!(r.status.as_u16(), 200, "{q}: {}", r.raw);
+        assert_eq!(r.body["data"], json!([]), "q={q} matches a literal wildcard only");
+    }
     // Agents see names only; the same walks, the same guests.
     let got = walk(&app, &agent, "q=commonname&tag=business", "created_at").await;
     assert_eq!(
