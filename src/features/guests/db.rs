@@ -373,8 +373,15 @@ pub(crate) fn recent_stays(conn: &mut DbConnection, who: &Principal, id: &str) -
 /// a long pattern would make the trigram index read the lists of every common trigram), else
 /// a substring of names, email or phone digits as `dialect::text_plan` finds it.
 pub(crate) enum TextQuery {
-    Exact { emails: Vec<String>, phones: Vec<String> },
-    Substring(TextPlan),
+    Exact {
+        emails: Vec<String>,
+        phones: Vec<String>,
+    },
+    /// `needle`: what the search text is searched for (`needle()` of the `q`).
+    Substring {
+        plan: TextPlan,
+        needle: String,
+    },
 }
 
 /// Plans `text` (lower case); on SQLite a substring costs one probe of the trigram table.
@@ -383,7 +390,11 @@ pub(crate) fn plan_text(conn: &mut DbConnection, text: &str) -> Result<TextQuery
     if !emails.is_empty() || !phones.is_empty() {
         return Ok(TextQuery::Exact { emails, phones });
     }
-    Ok(TextQuery::Substring(text_plan(conn, &needle(text))?))
+    let needle = needle(text);
+    Ok(TextQuery::Substring {
+        plan: text_plan(conn, &needle)?,
+        needle,
+    })
 }
 
 /// What the search text is searched for: phones are kept there as bare digits, so "+86 138"
@@ -399,16 +410,15 @@ fn needle(text: &str) -> String {
     }
 }
 
-/// The `q` filter, as `plan` (from `plan_text` of the same `text`) looks for it. For `masked`
-/// callers (agents) only a substring of the names, or a whole email or phone number: fragments
-/// of contact data find nothing, so masked digits cannot be recovered by bisection.
+/// The `q` filter, as `plan_text` planned it. For `masked` callers (agents) only a substring of
+/// the names, or a whole email or phone number: fragments of contact data find nothing, so
+/// masked digits cannot be recovered by bisection.
 pub(crate) fn filter_text<'a>(
     q: customers::BoxedQuery<'a, MultiBackend>,
-    plan: &TextQuery,
-    text: &str,
+    text: &TextQuery,
     masked: bool,
 ) -> customers::BoxedQuery<'a, MultiBackend> {
-    let plan = match plan {
+    let (plan, needle) = match text {
         // Only the lists that hold something: an empty `IN ()` is rendered `1=0`, and the `OR`
         // of it made SQLite scan every guest (242 ms at 1M for a whole email).
         TextQuery::Exact { emails, phones } if phones.is_empty() => {
@@ -424,10 +434,9 @@ pub(crate) fn filter_text<'a>(
                     .or(customers::phone.eq_any(phones.clone())),
             )
         }
-        TextQuery::Substring(plan) => plan,
+        TextQuery::Substring { plan, needle } => (plan, needle),
     };
-    let text = needle(text);
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     let pattern = format!("%{escaped}%");
     let hit = customer_text_hit(plan, &pattern);
     if !masked {

@@ -1,9 +1,8 @@
 //! Searching guests: filters, the text search, keyset pages (unmasked lists audited).
 
 use diesel::prelude::*;
-use serde_json::json;
-
 use diesel::sql_types::{Nullable, Text};
+use serde_json::json;
 
 use super::db::{filter_text, load_records, plan_text, CustomerRow, TextQuery};
 use super::render::render;
@@ -66,11 +65,13 @@ pub fn list(
         let rows = match (&parsed.tag, &plan) {
             // SQLite walks a tag's guests in id order (its planner would read all of a common
             // tag's guests and sort them); a rare `q` or a whole contact is narrower still.
-            (Some(tag), None | Some(TextQuery::Substring(TextPlan::Walk)))
-                if dialect::tag_drives_search(backend) && !by_contact =>
-            {
-                by_tag_chunks(conn, tag, order, &cur, query)?
-            }
+            (
+                Some(tag),
+                None
+                | Some(TextQuery::Substring {
+                    plan: TextPlan::Walk, ..
+                }),
+            ) if dialect::tag_drives_search(backend) && !by_contact => by_tag_chunks(conn, tag, order, &cur, query)?,
             _ => query()
                 .select(CustomerRow::as_select())
                 .limit(cur.limit + 1)
@@ -191,8 +192,8 @@ fn filtered<'a>(
     masked: bool,
 ) -> customers::BoxedQuery<'a, MultiBackend> {
     let mut q = customers::table.into_boxed();
-    if let (Some(text), Some(plan)) = (&p.q_text, plan) {
-        q = filter_text(q, plan, text, masked);
+    if let Some(text) = plan {
+        q = filter_text(q, text, masked);
     }
     if let Some(e) = &p.email {
         q = q.filter(customers::email_norm.eq(e.clone()));
