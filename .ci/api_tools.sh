@@ -48,6 +48,9 @@ echo "-- openapi-spec-validator ($DB)"
 curl -fsS "$BASE/api-docs/openapi.json" -o "$WORK/openapi.json"
 "$VENV/openapi-spec-validator" "$WORK/openapi.json"
 
+echo "-- Standard Webhooks: real deliveries verified with the standardwebhooks package ($DB)"
+"$VENV/python" .ci/webhooks_verify.py "$BASE" "$ADMIN_EMAIL" "$ADMIN_PASSWORD"
+
 echo "-- TypeScript client walk-through ($DB)"
 BASE_URL="$BASE" ADMIN_EMAIL="$ADMIN_EMAIL" ADMIN_PASSWORD="$ADMIN_PASSWORD" bash clients/ts/run.sh "$BASE"
 

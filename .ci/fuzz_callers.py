@@ -15,7 +15,7 @@ import uuid
 BASE, ADMIN_EMAIL, ADMIN_PASSWORD = sys.argv[1:4]
 SCOPES = [
     "customers:read", "customers:write", "stays:write", "loyalty:read", "loyalty:write",
-    "tickets:read", "tickets:write", "surveys:write",
+    "tickets:read", "tickets:write", "surveys:write", "events:read", "webhooks:manage",
 ]
 
 

@@ -11,7 +11,7 @@ const USAGE: &str = "usage: concierge [serve|migrate|seed-demo|run-jobs|import F
   serve       run the HTTP API (default); migrates the database first
   migrate     apply pending database migrations and exit
   seed-demo   load a demo hotel group (properties, staff of each role, guests)
-  run-jobs    run the background jobs once (SLA sweep, points expiry, tier review, imports)
+  run-jobs    run the background jobs once (SLA sweep, points expiry, tier review, imports, event retention, webhook deliveries)
   import FILE import guests from an NDJSON or CSV file (as POST /api/v1/customer-imports),
               with a progress bar; --format ndjson|csv when the extension does not say
   openapi     print the OpenAPI document

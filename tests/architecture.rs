@@ -258,6 +258,10 @@ const TABLE_OWNERS: &[(&str, &[&str])] = &[
             "survey_settings",
         ],
     ),
+    (
+        "events",
+        &["events", "event_settings", "webhook_endpoints", "webhook_deliveries"],
+    ),
 ];
 
 /// Reads kept across features, with the reason. The guest read shows recent stays and the guest

@@ -31,20 +31,25 @@ pub struct JobReport {
     pub tiers_reviewed: usize,
     pub tiers_downgraded: usize,
     pub imports_applied: usize,
+    pub events_pruned: usize,
+    pub webhooks: crate::features::events::DispatchReport,
 }
 
 impl std::fmt::Display for JobReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "SLA breaches: {} first response, {} resolution; tickets auto-closed: {}; expired entries: {}, tiers reviewed: {}, downgraded: {}; imports applied: {}",
+            "SLA breaches: {} first response, {} resolution; tickets auto-closed: {}; expired entries: {}, tiers reviewed: {}, downgraded: {}; imports applied: {}; events pruned: {}; webhooks sent: {} ({} succeeded)",
             self.first_response_breaches,
             self.resolution_breaches,
             self.tickets_auto_closed,
             self.expired_entries,
             self.tiers_reviewed,
             self.tiers_downgraded,
-            self.imports_applied
+            self.imports_applied,
+            self.events_pruned,
+            self.webhooks.sent,
+            self.webhooks.succeeded
         )
     }
 }
@@ -64,6 +69,8 @@ pub fn run_once_with_imports(
     let mut report = run_once(&state.pool, as_of)?;
     report.imports_applied =
         crate::features::guests::imports::run_pending(&state.pool, &state.cipher, &state.config.instance_id)?;
+    let agent = crate::features::events::sender::agent();
+    report.webhooks = crate::features::events::dispatch_once(&state.pool, &state.cipher, &agent, as_of)?;
     Ok(report)
 }
 
@@ -88,6 +95,7 @@ fn run_all(conn: &mut crate::db::DbConnection, as_of: NaiveDateTime) -> Result<J
             break;
         }
     }
+    report.events_pruned = crate::features::events::feed::prune_expired(conn, as_of, BATCH)?;
     loop {
         let (reviewed, downgraded) = loyalty::review_tiers(conn, as_of, BATCH)?;
         report.tiers_reviewed += reviewed;
@@ -108,6 +116,14 @@ pub fn start_workers(state: &crate::server::state::AppState) {
             state.config.instance_id.clone(),
             state.workers.imports.clone(),
             Duration::from_secs(2),
+        );
+    }
+    if state.config.webhook_poll_ms > 0 {
+        crate::features::events::dispatch::spawn_worker(
+            state.pool.clone(),
+            state.cipher.clone(),
+            state.workers.webhooks.clone(),
+            Duration::from_millis(state.config.webhook_poll_ms),
         );
     }
 }

@@ -20,4 +20,5 @@ pub fn routes(cfg: &mut ServiceConfig) {
     features::loyalty::api::routes(cfg);
     features::tickets::api::routes(cfg);
     features::surveys::api::routes(cfg);
+    features::events::api::routes(cfg);
 }

@@ -67,6 +67,12 @@ pub enum Perm {
     SurveysConfigure,
     /// Operational metrics (`/metrics`; also open to a scraper on the loopback address).
     MetricsRead,
+    /// The event feed (of the caller's properties).
+    EventsRead,
+    /// Webhook endpoints, their deliveries and recovery (within the caller's properties).
+    WebhooksManage,
+    /// How long events and delivery logs are kept (group-wide).
+    EventsConfigure,
 }
 
 impl Perm {
@@ -74,9 +80,14 @@ impl Perm {
         use Role::*;
         match self {
             Perm::PropertiesRead => &[Admin, Manager, Agent, Analyst],
-            Perm::PropertiesWrite | Perm::StaffManage | Perm::ApiKeysManage | Perm::AuditRead | Perm::MetricsRead => {
-                &[Admin]
-            }
+            Perm::PropertiesWrite
+            | Perm::StaffManage
+            | Perm::ApiKeysManage
+            | Perm::AuditRead
+            | Perm::MetricsRead
+            | Perm::EventsRead
+            | Perm::WebhooksManage
+            | Perm::EventsConfigure => &[Admin],
             Perm::CustomersRead => &[Admin, Manager, Agent, Analyst],
             Perm::CustomersWrite => &[Admin, Manager, Agent],
             Perm::CustomersGradeOverride => &[Admin, Manager],
@@ -114,6 +125,8 @@ impl Perm {
             Perm::TicketsRead => &[Scope::TicketsRead, Scope::TicketsWrite],
             Perm::TicketsWrite => &[Scope::TicketsWrite],
             Perm::SurveysInvite | Perm::SurveyLinksIssue => &[Scope::SurveysWrite],
+            Perm::EventsRead => &[Scope::EventsRead],
+            Perm::WebhooksManage => &[Scope::WebhooksManage],
             _ => &[],
         }
     }

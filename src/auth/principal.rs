@@ -61,6 +61,10 @@ pub enum Scope {
     TicketsWrite,
     #[serde(rename = "surveys:write")]
     SurveysWrite,
+    #[serde(rename = "events:read")]
+    EventsRead,
+    #[serde(rename = "webhooks:manage")]
+    WebhooksManage,
 }
 
 impl Scope {
@@ -74,6 +78,8 @@ impl Scope {
             Scope::TicketsRead => "tickets:read",
             Scope::TicketsWrite => "tickets:write",
             Scope::SurveysWrite => "surveys:write",
+            Scope::EventsRead => "events:read",
+            Scope::WebhooksManage => "webhooks:manage",
         }
     }
 }

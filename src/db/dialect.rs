@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error};
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Text};
 
 use super::schema::{customer_tags, customers};
 use super::MultiBackend;
@@ -29,14 +29,46 @@ where
     }
 }
 
-/// The aggregate's next event sequence number: one upsert that creates its counter at 1 or
-/// increments it, holding the counter row's lock until the transaction ends (diesel's
-/// multi-backend connection has no upsert, so each backend runs its own).
-pub fn next_event_sequence(conn: &mut DbConnection, aggregate_type: &str, aggregate_id: &str) -> Result<i64, ApiError> {
+/// The aggregate's next event sequence number and the event's `commit_order` (its place in the
+/// feed, SPEC §8): one upsert that creates the aggregate's counter at 1 or increments it, holding
+/// the counter row's lock until the transaction ends.
+///
+/// On PostgreSQL `commit_order` is this transaction's id, raised to the aggregate's previous
+/// event's when that is higher: a transaction that got its id before another but locked the
+/// aggregate after it still sorts its event after the other's, so the feed keeps each
+/// aggregate's events in sequence order. Never below the transaction's own id, so an event is
+/// never served before its transaction ended (`feed_horizon`). SQLite has one writer: 0, and the
+/// insert position alone is commit order.
+pub fn next_event_sequence(
+    conn: &mut DbConnection,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> Result<(i64, i64), ApiError> {
     use super::schema::event_sequences as es;
-    macro_rules! bump {
-        ($c:expr) => {
-            diesel::insert_into(es::table)
+    match conn {
+        DbConnection::Pg(c) => {
+            #[derive(QueryableByName)]
+            struct Next {
+                #[diesel(sql_type = BigInt)]
+                last_sequence: i64,
+                #[diesel(sql_type = BigInt)]
+                last_commit_order: i64,
+            }
+            let next: Next = diesel::sql_query(
+                "INSERT INTO event_sequences (aggregate_type, aggregate_id, last_sequence, last_commit_order) \
+                 VALUES ($1, $2, 1, pg_current_xact_id()::text::bigint) \
+                 ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET \
+                 last_sequence = event_sequences.last_sequence + 1, \
+                 last_commit_order = GREATEST(event_sequences.last_commit_order, EXCLUDED.last_commit_order) \
+                 RETURNING last_sequence, last_commit_order",
+            )
+            .bind::<Text, _>(aggregate_type)
+            .bind::<Text, _>(aggregate_id)
+            .get_result(c)?;
+            Ok((next.last_sequence, next.last_commit_order))
+        }
+        DbConnection::Sqlite(c) => {
+            let seq = diesel::insert_into(es::table)
                 .values((
                     es::aggregate_type.eq(aggregate_type),
                     es::aggregate_id.eq(aggregate_id),
@@ -46,14 +78,52 @@ pub fn next_event_sequence(conn: &mut DbConnection, aggregate_type: &str, aggreg
                 .do_update()
                 .set(es::last_sequence.eq(es::last_sequence + 1i64))
                 .returning(es::last_sequence)
-                .get_result($c)
-        };
+                .get_result(c)?;
+            Ok((seq, 0))
+        }
     }
-    Ok(match conn {
-        DbConnection::Pg(c) => bump!(c),
-        DbConnection::Sqlite(c) => bump!(c),
-    }?)
 }
+
+/// The `commit_order` of events of aggregates created in this transaction (no earlier event to
+/// follow): the transaction's id on PostgreSQL, 0 on SQLite (see `next_event_sequence`).
+pub fn tx_commit_order(conn: &mut DbConnection) -> Result<i64, ApiError> {
+    match conn {
+        DbConnection::Pg(c) => {
+            Ok(diesel::select(diesel::dsl::sql::<BigInt>("pg_current_xact_id()::text::bigint")).get_result(c)?)
+        }
+        DbConnection::Sqlite(_) => Ok(0),
+    }
+}
+
+/// The feed's horizon: events whose `commit_order` is below it belong to transactions that
+/// have all ended, so none can still appear before them. PostgreSQL: the oldest transaction id
+/// still in flight (`pg_snapshot_xmin`); SQLite: `None`, every committed event (one writer, and
+/// positions are given in commit order).
+pub fn feed_horizon(conn: &mut DbConnection) -> Result<Option<i64>, ApiError> {
+    match conn {
+        DbConnection::Pg(c) => Ok(Some(
+            diesel::select(diesel::dsl::sql::<BigInt>(
+                "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+            ))
+            .get_result(c)?,
+        )),
+        DbConnection::Sqlite(_) => Ok(None),
+    }
+}
+
+/// Loads rows a caller is about to claim, as several instances may at once: on PostgreSQL rows
+/// another instance's open claim holds are skipped (`FOR UPDATE SKIP LOCKED`), so instances
+/// never wait on nor take each other's work; SQLite's write transaction runs alone.
+macro_rules! load_skip_locked {
+    ($conn:expr, $query:expr, $ty:ty) => {{
+        use diesel::prelude::*;
+        match $conn {
+            $crate::db::DbConnection::Pg(c) => $query.for_update().skip_locked().load::<$ty>(c),
+            $crate::db::DbConnection::Sqlite(c) => $query.load::<$ty>(c),
+        }
+    }};
+}
+pub(crate) use load_skip_locked;
 
 /// Whether one server process owns the whole database: SQLite's embedded file, served by one
 /// instance; PostgreSQL may be shared by several instances, so each owns only what it claimed.

@@ -31,6 +31,8 @@ pub struct Event {
     pub sequence: i64,
     pub property_id: Option<String>,
     pub data: String,
+    /// Its place in the feed with the position the insert gives (`dialect::next_event_sequence`).
+    pub commit_order: i64,
 }
 
 impl Event {
@@ -99,8 +101,8 @@ pub fn emit_in_tx(conn: &mut DbConnection, who: &Principal, ev: NewEvent<'_>) ->
     if !ev.data.is_object() {
         return Err(ApiError::internal("event data must be a JSON object"));
     }
-    let sequence = super::dialect::next_event_sequence(conn, ev.aggregate_type, ev.aggregate_id)?;
-    let event = stamped(ev, sequence);
+    let (sequence, commit_order) = super::dialect::next_event_sequence(conn, ev.aggregate_type, ev.aggregate_id)?;
+    let event = stamped(ev, sequence, commit_order);
     // One row: the same prepared statement every time.
     diesel::insert_into(events::table)
         .values((
@@ -112,6 +114,7 @@ pub fn emit_in_tx(conn: &mut DbConnection, who: &Principal, ev: NewEvent<'_>) ->
             events::sequence.eq(event.sequence),
             events::property_id.eq(&event.property_id),
             events::data.eq(&event.data),
+            events::commit_order.eq(event.commit_order),
         ))
         .execute(conn)?;
     reactor(conn, who, &event)?;
@@ -129,6 +132,7 @@ pub fn emit_new_in_tx(conn: &mut DbConnection, who: &Principal, evs: Vec<NewEven
     if evs.is_empty() {
         return Ok(());
     }
+    let commit_order = super::dialect::tx_commit_order(conn)?;
     let mut last: Vec<((String, String), i64)> = Vec::new();
     let mut events = Vec::with_capacity(evs.len());
     for ev in evs {
@@ -143,7 +147,7 @@ pub fn emit_new_in_tx(conn: &mut DbConnection, who: &Principal, evs: Vec<NewEven
                 1
             }
         };
-        events.push(stamped(ev, n));
+        events.push(stamped(ev, n, commit_order));
     }
     let counters: Vec<_> = last
         .iter()
@@ -152,6 +156,7 @@ pub fn emit_new_in_tx(conn: &mut DbConnection, who: &Principal, evs: Vec<NewEven
                 es::aggregate_type.eq(t),
                 es::aggregate_id.eq(id),
                 es::last_sequence.eq(*n),
+                es::last_commit_order.eq(commit_order),
             )
         })
         .collect();
@@ -160,7 +165,7 @@ pub fn emit_new_in_tx(conn: &mut DbConnection, who: &Principal, evs: Vec<NewEven
     events.iter().try_for_each(|e| reactor(conn, who, e))
 }
 
-fn stamped(ev: NewEvent<'_>, sequence: i64) -> Event {
+fn stamped(ev: NewEvent<'_>, sequence: i64, commit_order: i64) -> Event {
     Event {
         id: new_id(),
         kind: ev.kind.to_string(),
@@ -170,6 +175,7 @@ fn stamped(ev: NewEvent<'_>, sequence: i64) -> Event {
         sequence,
         property_id: ev.property_id.map(str::to_string),
         data: ev.data.to_string(),
+        commit_order,
     }
 }
 
@@ -186,6 +192,7 @@ fn insert_events(conn: &mut DbConnection, events: &[Event]) -> Result<(), ApiErr
                 events::sequence.eq(event.sequence),
                 events::property_id.eq(&event.property_id),
                 events::data.eq(&event.data),
+                events::commit_order.eq(event.commit_order),
             )
         })
         .collect();

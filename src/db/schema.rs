@@ -224,6 +224,8 @@ diesel::table! {
         sequence -> BigInt,
         property_id -> Nullable<Text>,
         data -> Text,
+        commit_order -> BigInt,
+        position -> BigInt,
     }
 }
 
@@ -232,6 +234,61 @@ diesel::table! {
         aggregate_type -> Text,
         aggregate_id -> Text,
         last_sequence -> BigInt,
+        last_commit_order -> BigInt,
+    }
+}
+
+diesel::table! {
+    event_settings (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        url -> Text,
+        description -> Text,
+        types -> Text,
+        property_ids -> Text,
+        enabled -> Bool,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        cursor_commit_order -> BigInt,
+        cursor_position -> BigInt,
+        failing_since -> Nullable<Timestamp>,
+        disabled_reason -> Nullable<Text>,
+        disabled_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        endpoint_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        aggregate_type -> Text,
+        aggregate_id -> Text,
+        sequence -> BigInt,
+        occurred_at -> Timestamp,
+        state -> Text,
+        attempts -> Integer,
+        replay -> Bool,
+        next_attempt_at -> Nullable<Timestamp>,
+        lease_until -> Nullable<Timestamp>,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_latency_ms -> Nullable<Integer>,
+        last_response -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -651,4 +708,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     customer_imports,
     customer_import_chunks,
     customer_import_errors,
+    event_settings,
+    webhook_endpoints,
+    webhook_deliveries,
 );
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));

@@ -2,6 +2,7 @@
 //! (through their `mod.rs`), never the ones after; effects upward are events (`app::reactions`).
 
 pub mod audit;
+pub mod events;
 pub mod guests;
 pub mod loyalty;
 pub mod properties;

@@ -38,6 +38,9 @@ pub struct Config {
     /// Whether `serve` applies bulk imports in the background (`CONCIERGE_IMPORT_WORKER`, on;
     /// `0` leaves them to other instances or `concierge run-jobs`).
     pub import_worker: bool,
+    /// How often `serve`'s webhook dispatcher looks for work, in ms (`CONCIERGE_WEBHOOK_POLL_MS`,
+    /// 1000; `0` = no dispatcher in this process: another instance or `concierge run-jobs`).
+    pub webhook_poll_ms: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -102,8 +105,15 @@ impl Config {
             1,
             "CONCIERGE_IMPORT_WORKER must be 0 or 1",
         )? == 1;
+        let webhook_poll_ms = number(
+            "CONCIERGE_WEBHOOK_POLL_MS",
+            0..=60_000,
+            1000,
+            "CONCIERGE_WEBHOOK_POLL_MS must be a number of milliseconds from 0 to 60000",
+        )?;
         Ok(Config {
             import_worker,
+            webhook_poll_ms,
             db_limits,
             body_timeout_secs,
             instance_id,
@@ -141,6 +151,8 @@ impl Config {
             instance_id: format!("test-{}", uuid::Uuid::now_v7().simple()),
             auth_cache_ms: 1000,
             import_worker: true,
+            // Tests run the dispatcher themselves, with their own clock.
+            webhook_poll_ms: 0,
         }
     }
 }

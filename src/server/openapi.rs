@@ -39,6 +39,8 @@ caller's properties or identity answer 404; functions a role may never call answ
         (name = "staff", description = "Staff users and roles"),
         (name = "api-keys", description = "Scoped keys for PMS/POS/OTA integrations"),
         (name = "audit", description = "The append-only audit log"),
+        (name = "events", description = "The event feed: every change, gap-free, for integrations"),
+        (name = "webhooks", description = "Webhook endpoints (Standard Webhooks 1.0), deliveries and recovery"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

@@ -40,10 +40,12 @@ impl Signal {
 #[derive(Default)]
 pub struct Workers {
     pub imports: Arc<Signal>,
+    pub webhooks: Arc<Signal>,
 }
 
 impl Drop for Workers {
     fn drop(&mut self) {
         self.imports.stop();
+        self.webhooks.stop();
     }
 }

@@ -6,6 +6,7 @@ mod support;
 mod world;
 
 mod access;
+mod events;
 mod guests;
 mod loyalty;
 mod platform;

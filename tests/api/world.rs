@@ -37,6 +37,8 @@ pub const ALL_SCOPES: &[&str] = &[
     "tickets:read",
     "tickets:write",
     "surveys:write",
+    "events:read",
+    "webhooks:manage",
 ];
 
 /// Where a staff user or an API key may act.
