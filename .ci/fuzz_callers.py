@@ -6,11 +6,10 @@ Usage: fuzz_callers.py BASE_URL ADMIN_EMAIL ADMIN_PASSWORD
 Callers: admin, manager, agent, analyst (staff of one property), guest (an app registration),
 apikey (every scope, no property restriction). Uses only the standard library.
 """
-import json
 import sys
-import urllib.error
-import urllib.request
 import uuid
+
+import ci_http
 
 BASE, ADMIN_EMAIL, ADMIN_PASSWORD = sys.argv[1:4]
 SCOPES = [
@@ -20,19 +19,7 @@ SCOPES = [
 
 
 def call(method, path, body=None, token=None, expect=(200, 201)):
-    headers = {"content-type": "application/json", "idempotency-key": str(uuid.uuid4())}
-    if token:
-        headers["authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(BASE + path, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            status, text = r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        status, text = e.code, e.read().decode()
-    if status not in expect:
-        sys.exit(f"fuzz_callers: {method} {path} answered {status}: {text}")
-    return json.loads(text) if text else None
+    return ci_http.call(BASE, method, path, body, token, expect, who="fuzz_callers")
 
 
 def login(path, email, password):

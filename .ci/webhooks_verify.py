@@ -11,9 +11,8 @@ import json
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
-import uuid
+
+import ci_http
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks.webhooks import Webhook
@@ -34,19 +33,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def call(method, path, body=None, token=None, expect=(200, 201, 202)):
-    headers = {"content-type": "application/json", "idempotency-key": str(uuid.uuid4())}
-    if token:
-        headers["authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(BASE + path, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            status, text = r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        status, text = e.code, e.read().decode()
-    if status not in expect:
-        sys.exit(f"webhooks_verify: {method} {path} answered {status}: {text}")
-    return json.loads(text) if text else None
+    return ci_http.call(BASE, method, path, body, token, expect, who="webhooks_verify")
 
 
 def wait_for(pred, what, timeout=30):

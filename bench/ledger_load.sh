@@ -6,6 +6,8 @@
 #     guest) with BENCH_CLIENTS (16) concurrent clients for BENCH_SECONDS (20) — wrk;
 #  3. direct: the same SQL transaction the service runs for a posting (bench/ledger_direct.sql),
 #     with the same number of clients against the same database — pgbench;
+#  3b. the same transaction with the outbox's statements (sequence upsert + event row): the
+#     outbox's cost as a ratio (bench/ledger_direct_outbox.sql);
 #  4. prints postings/s of both, the ratio, p50/p99, the statement page latency at a deep cursor
 #     (19,500 entries in) next to the first page, and checks balance = Σ entries afterwards.
 #   bench/ledger_load.sh          # PostgreSQL at postgres://postgres@127.0.0.1:5432 (BENCH_PG)
@@ -45,6 +47,8 @@ wrk -t2 -c"$CLIENTS" -d3s -s bench/ledger_post.lua "$B" >/dev/null
 pgbench -n -c "$CLIENTS" -j 2 -T 3 -D guests="$GUESTS" -f bench/ledger_direct.sql "$DB" >/dev/null
 wrk -t2 -c"$CLIENTS" -d"${SECS}s" --latency -s bench/ledger_post.lua "$B" > /tmp/ledger-wrk.txt
 pgbench -n -c "$CLIENTS" -j 2 -T "$SECS" -D guests="$GUESTS" -f bench/ledger_direct.sql "$DB" > /tmp/ledger-pgbench.txt
+# The outbox's cost (#14): the same transaction with the event and its sequence counter.
+pgbench -n -c "$CLIENTS" -j 2 -T "$SECS" -D guests="$GUESTS" -f bench/ledger_direct_outbox.sql "$DB" > /tmp/ledger-pgbench-outbox.txt
 
 API=$(awk '/Requests\/sec/ {print $2}' /tmp/ledger-wrk.txt)
 P50=$(awk '$1=="50%" {print $2}' /tmp/ledger-wrk.txt); P99=$(awk '$1=="99%" {print $2}' /tmp/ledger-wrk.txt)
@@ -53,6 +57,7 @@ ERRS=$(awk '/Socket errors/ {print $0}' /tmp/ledger-wrk.txt)
 DIRECT=$(awk '/^tps/ {print $3; exit}' /tmp/ledger-pgbench.txt)
 DLAT=$(awk '/latency average/ {print $4 " " $5}' /tmp/ledger-pgbench.txt)
 DFAIL=$(awk '/number of failed transactions/ {print $5}' /tmp/ledger-pgbench.txt)
+OUTBOX=$(awk '/^tps/ {print $3; exit}' /tmp/ledger-pgbench-outbox.txt)
 
 # Statement pages of the hot guest: the first page and one 19,500 entries deep (a cursor at entry 500).
 HOT=00000000-0000-7000-9000-000000000001
@@ -74,8 +79,11 @@ python3 -c "import sys; a,d=map(float,sys.argv[1:]); print(f'ratio API/direct = 
 printf 'statement page (limit 50), first page: p50 %s p99 %s   at a deep cursor (19,500 in): p50 %s p99 %s\n' \
   "$(awk '$1=="50%" {print $2}' /tmp/ledger-first.txt)" "$(awk '$1=="99%" {print $2}' /tmp/ledger-first.txt)" \
   "$(awk '$1=="50%" {print $2}' /tmp/ledger-deep.txt)" "$(awk '$1=="99%" {print $2}' /tmp/ledger-deep.txt)"
+printf '%-46s %10s /s\n' "SQL  the same + sequence upsert + event row" "$OUTBOX"
 echo "accounts whose balance != sum of entries or < 0: $BAD"
 python3 -c "import sys; a,d=map(float,sys.argv[1:3]); r=a/d
 print(f'RESULT name=ledger_load.postgres.postings figure={a:.0f}/s ceiling={d:.0f}/s ratio={r:.2f} target=ratio>=0.80 met={\"yes\" if r >= 0.80 else \"NO\"}')" "$API" "$DIRECT"
+python3 -c "import sys; o,d=map(float,sys.argv[1:3]); r=o/d
+print(f'RESULT name=ledger_load.postgres.outbox_cost figure={o:.0f}/s ceiling={d:.0f}/s ratio={r:.2f} target=n/a met=n/a')" "$OUTBOX" "$DIRECT"
 echo "RESULT name=ledger_load.postgres.balance_invariant figure=$BAD ceiling=- ratio=- target=0_bad_accounts,0_non-2xx met=$([ "$BAD" = 0 ] && [ "$NON2XX" = 0 ] && echo yes || echo NO)"
 [ "$BAD" = 0 ] && [ "$NON2XX" = 0 ]

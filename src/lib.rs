@@ -12,5 +12,5 @@ pub mod db;
 pub mod features;
 pub mod server;
 
-pub use app::{build_app, openapi_spec};
+pub use app::{build_app, openapi_document, openapi_spec};
 pub use server::state::AppState;

@@ -32,7 +32,7 @@ fn main() -> ExitCode {
         "run-jobs" => run_jobs(),
         "import" => import(std::env::args().skip(2).collect()),
         "openapi" => {
-            let spec = concierge::openapi_spec();
+            let spec = concierge::openapi_document();
             match serde_json::to_string_pretty(&spec) {
                 Ok(s) => {
                     println!("{s}");

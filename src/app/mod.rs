@@ -24,6 +24,12 @@ pub fn openapi_spec() -> utoipa::openapi::OpenApi {
     crate::server::openapi::finalize(api)
 }
 
+/// The document as served and committed: the spec with its `webhooks` section (which utoipa's
+/// `OpenApi` type cannot hold).
+pub fn openapi_document() -> serde_json::Value {
+    crate::server::openapi_webhooks::document(&openapi_spec())
+}
+
 pub fn build_app(
     state: AppState,
 ) -> App<
@@ -50,6 +56,7 @@ pub fn build_app(
         .split_for_parts();
     let api = crate::server::openapi::finalize(api);
     let table = web::Data::new(crate::server::http::RouteTable::from_openapi(&api));
+    let document = crate::server::openapi_webhooks::document(&api);
     app.app_data(table)
         .route(
             "/docs",
@@ -59,7 +66,7 @@ pub fn build_app(
                     .finish()
             }),
         )
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", api))
+        .service(SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/api-docs/openapi.json", document))
         .default_service(web::to(crate::server::http::fallback))
         .wrap(actix_web::middleware::from_fn(idempotency::idempotency))
         .wrap(actix_web::middleware::from_fn(crate::server::body_limits::read_body))

@@ -2,6 +2,7 @@
 
 pub mod applied;
 pub mod dialect;
+pub mod event_types;
 pub mod group_commit;
 pub mod local;
 pub mod memo;

@@ -166,6 +166,11 @@ pub fn emit_new_in_tx(conn: &mut DbConnection, who: &Principal, evs: Vec<NewEven
 }
 
 fn stamped(ev: NewEvent<'_>, sequence: i64, commit_order: i64) -> Event {
+    // Tests run debug builds: every event they cause is checked against the catalogue.
+    #[cfg(debug_assertions)]
+    if let Err(e) = super::event_types::check(ev.kind, ev.aggregate_type, &ev.data) {
+        panic!("{e}");
+    }
     Event {
         id: new_id(),
         kind: ev.kind.to_string(),

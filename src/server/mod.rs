@@ -13,5 +13,6 @@ pub mod json;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod openapi_webhooks;
 pub mod state;
 pub mod workers;

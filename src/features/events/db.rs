@@ -160,9 +160,12 @@ pub fn occurred_between(
     Ok(q.load(conn)?)
 }
 
-/// One event by id.
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<EventRow>, ApiError> {
-    Ok(e::table.find(id).select(EventRow::as_select()).first(conn).optional()?)
+/// The events of these ids that are still kept (one query).
+pub fn find_many(conn: &mut DbConnection, ids: &[&str]) -> Result<Vec<EventRow>, ApiError> {
+    Ok(e::table
+        .filter(e::id.eq_any(ids))
+        .select(EventRow::as_select())
+        .load(conn)?)
 }
 
 /// Deletes up to `batch` events that occurred before `cutoff`; how many.

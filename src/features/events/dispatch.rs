@@ -126,14 +126,18 @@ fn prepare(
 ) -> Result<Vec<Prepared>, ApiError> {
     let mut endpoints: HashMap<String, Option<EndpointRow>> = HashMap::new();
     let timestamp = at.and_utc().timestamp();
+    let ids: Vec<&str> = claimed.iter().map(|d| d.event_id.as_str()).collect();
+    let events: HashMap<String, EventRow> = super::db::find_many(conn, &ids)?
+        .into_iter()
+        .map(|e| (e.id.clone(), e))
+        .collect();
     let mut out = Vec::with_capacity(claimed.len());
     for d in claimed {
         if !endpoints.contains_key(&d.endpoint_id) {
             endpoints.insert(d.endpoint_id.clone(), endpoints::find(conn, &d.endpoint_id)?);
         }
         let endpoint = endpoints.get(&d.endpoint_id).and_then(Option::as_ref);
-        let event: Option<EventRow> = super::db::find(conn, &d.event_id)?;
-        let (Some(endpoint), Some(event)) = (endpoint, event) else {
+        let (Some(endpoint), Some(event)) = (endpoint, events.get(&d.event_id)) else {
             out.push(Prepared {
                 url: String::new(),
                 msg_id: d.event_id.clone(),

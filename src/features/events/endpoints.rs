@@ -251,6 +251,32 @@ fn changed(
     Ok(())
 }
 
+/// The fields a PATCH sets (`None`: left as it is), in one statement.
+#[derive(AsChangeset)]
+#[diesel(table_name = w)]
+struct Changes {
+    url: Option<String>,
+    description: Option<String>,
+    types: Option<String>,
+    property_ids: Option<String>,
+    updated_at: NaiveDateTime,
+}
+
+impl Changes {
+    /// The names of the fields it changes (the event's `fields`).
+    fn names(&self) -> Vec<&'static str> {
+        [
+            ("url", self.url.is_some()),
+            ("description", self.description.is_some()),
+            ("types", self.types.is_some()),
+            ("property_ids", self.property_ids.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+}
+
 pub fn update(
     conn: &mut DbConnection,
     who: &Principal,
@@ -271,30 +297,15 @@ pub fn update(
             properties::ensure_exist(conn, ids, "property_ids")?;
         }
         let at = now();
-        let mut fields: Vec<&str> = Vec::new();
-        let set = |f: &'static str, fields: &mut Vec<&str>| fields.push(f);
-        if let Some(url) = &ok.url {
-            diesel::update(w::table.find(id)).set(w::url.eq(url)).execute(conn)?;
-            set("url", &mut fields);
-        }
-        if let Some(d) = &ok.description {
-            diesel::update(w::table.find(id))
-                .set(w::description.eq(d))
-                .execute(conn)?;
-            set("description", &mut fields);
-        }
-        if let Some(t) = &ok.types {
-            diesel::update(w::table.find(id))
-                .set(w::types.eq(json!(t).to_string()))
-                .execute(conn)?;
-            set("types", &mut fields);
-        }
-        if let Some(p) = &ok.property_ids {
-            diesel::update(w::table.find(id))
-                .set(w::property_ids.eq(json!(p).to_string()))
-                .execute(conn)?;
-            set("property_ids", &mut fields);
-        }
+        let changes = Changes {
+            url: ok.url.clone(),
+            description: ok.description.clone(),
+            types: ok.types.as_ref().map(|t| json!(t).to_string()),
+            property_ids: ok.property_ids.as_ref().map(|p| json!(p).to_string()),
+            updated_at: at,
+        };
+        let mut fields = changes.names();
+        diesel::update(w::table.find(id)).set(&changes).execute(conn)?;
         match input.enabled {
             Some(true) if !row.enabled => {
                 // Resumes with new events: what it missed while disabled is for `recover`.
@@ -309,17 +320,14 @@ pub fn update(
                         w::cursor_position.eq(start.position),
                     ))
                     .execute(conn)?;
-                set("enabled", &mut fields);
+                fields.push("enabled");
             }
             Some(false) if row.enabled => {
                 disable_in_tx(conn, id, "manual", at)?;
-                set("enabled", &mut fields);
+                fields.push("enabled");
             }
             _ => {}
         }
-        diesel::update(w::table.find(id))
-            .set(w::updated_at.eq(at))
-            .execute(conn)?;
         changed(conn, who, "webhook_endpoint.updated", id, json!({"fields": fields}))?;
         Ok(find(conn, id)?
             .ok_or_else(|| ApiError::not_found("webhook endpoint"))?

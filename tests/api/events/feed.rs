@@ -162,3 +162,30 @@ async fn retention_is_data_and_the_job_prunes_older_events() {
     let (left, _) = drain(&app, &admin, "", "").await;
     assert!(left.is_empty());
 }
+
+#[actix_rt::test]
+async fn the_spec_describes_every_event_type_as_a_webhook_payload() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .send(Method::GET, "/api-docs/openapi.json", Auth::None, None, &[])
+        .await;
+    let hooks = r.body["webhooks"].as_object().unwrap();
+    let types = concierge::db::event_types::EVENT_TYPES;
+    assert_eq!(hooks.len(), types.len() + 1, "every type, and the ping");
+    for t in types {
+        let op = &hooks[t.name]["post"];
+        let headers: Vec<&str> = op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(headers, ["webhook-id", "webhook-timestamp", "webhook-signature"]);
+        let reference = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .unwrap();
+        let schema = &r.body["components"]["schemas"][reference.rsplit('/').next().unwrap()];
+        assert_eq!(schema["allOf"][1]["properties"]["type"]["const"], t.name);
+        assert!(schema["allOf"][0]["$ref"] == "#/components/schemas/Event");
+    }
+}

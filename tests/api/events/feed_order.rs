@@ -13,7 +13,8 @@ use super::feed::{drain, drain_now};
 use crate::support::TestApp;
 
 fn emit(conn: &mut DbConnection, aggregate: &str) {
-    let ev = NewEvent::new("webhook_endpoint.updated", "webhook_endpoint", aggregate).data(json!({"fields": []}));
+    let ev = NewEvent::new("webhook_endpoint.updated", "webhook_endpoint", aggregate)
+        .data(json!({"webhook_endpoint_id": aggregate, "fields": []}));
     emit_in_tx(conn, &Principal::system("test"), ev).unwrap();
 }
 
