@@ -107,7 +107,9 @@ pub fn report_period(
     } else if (to - from).num_days() > 366 {
         c.fail("from", "the period is at most 366 days");
     }
-    if property_id.is_some_and(|p| !who.can_access_property(p)) {
+    if property_id == Some("") {
+        c.fail("property_id", "must not be empty");
+    } else if property_id.is_some_and(|p| !who.can_access_property(p)) {
         c.fail("property_id", "unknown property");
     }
     c.finish()?;

@@ -116,6 +116,7 @@ pub(crate) fn queue_in_tx(
 /// transaction): each is the oldest unfinished delivery of its aggregate to its endpoint (the
 /// next waits until it succeeded or was given up), its endpoint is enabled, and no other
 /// instance holds it — a lapsed lease (a crashed sender) is claimed again.
+/// Walks the due index in order and stops at `limit`.
 pub(crate) fn claim_due(
     conn: &mut DbConnection,
     at: NaiveDateTime,
@@ -123,6 +124,17 @@ pub(crate) fn claim_due(
     lease: Duration,
 ) -> Result<Vec<DeliveryRow>, ApiError> {
     write_tx(conn, |conn| {
+        // The table grows and shrinks by thousands: plan with this claim's values, not a plan
+        // prepared when it was empty (that one read every due row per claim).
+        dialect::plan_each_statement_in_tx(conn)?;
+        // A lapsed lease (a sender that died mid-attempt) makes its delivery due again.
+        diesel::update(d::table.filter(d::state.eq(SENDING)).filter(d::lease_until.lt(at)))
+            .set((
+                d::state.eq(PENDING),
+                d::next_attempt_at.eq(Some(at)),
+                d::lease_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
         let earlier = diesel::alias!(d as earlier);
         let blocked = earlier
             .filter(earlier.field(d::endpoint_id).eq(d::endpoint_id))
@@ -130,10 +142,7 @@ pub(crate) fn claim_due(
             .filter(earlier.field(d::aggregate_id).eq(d::aggregate_id))
             .filter(earlier.field(d::sequence).lt(d::sequence))
             .filter(earlier.field(d::state).eq_any([PENDING, SENDING]));
-        let due = d::state
-            .eq(PENDING)
-            .and(d::next_attempt_at.le(at))
-            .or(d::state.eq(SENDING).and(d::lease_until.lt(at)));
+        let due = d::state.eq(PENDING).and(d::next_attempt_at.le(at));
         // The query is written out in the macro: each backend's arm types it for itself.
         let rows: Vec<DeliveryRow> = load_skip_locked!(
             conn,
@@ -141,7 +150,7 @@ pub(crate) fn claim_due(
                 .filter(due)
                 .filter(d::endpoint_id.eq_any(w::table.filter(w::enabled.eq(true)).select(w::id)))
                 .filter(not(exists(blocked)))
-                .order((d::next_attempt_at, d::occurred_at, d::sequence))
+                .order((d::next_attempt_at, d::sequence))
                 .limit(limit)
                 .select(DeliveryRow::as_select()),
             DeliveryRow

@@ -30,10 +30,13 @@ use crate::server::workers::Signal;
 
 /// Deliveries sent at once, at most.
 pub const CONCURRENCY: usize = 8;
+/// Deliveries claimed per round (sent by `CONCURRENCY` senders, recorded in one commit).
+const CLAIM_BATCH: i64 = 64;
 /// Events queued per endpoint per transaction.
 const QUEUE_BATCH: i64 = 500;
-/// Longer than the timeout: a lease outlives any attempt of a live sender.
-const LEASE_SECS: i64 = 60;
+/// Longer than a round can take (64 claimed, 8 senders, 15 s timeout: 120 s): a live sender's
+/// lease never lapses.
+const LEASE_SECS: i64 = 180;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct DispatchReport {
@@ -64,7 +67,7 @@ pub fn dispatch_once(
     }
     loop {
         let claimed = with_conn(pool, |conn| {
-            deliveries::claim_due(conn, at, CONCURRENCY as i64, Duration::seconds(LEASE_SECS))
+            deliveries::claim_due(conn, at, CLAIM_BATCH, Duration::seconds(LEASE_SECS))
         })?;
         if claimed.is_empty() {
             return Ok(report);
@@ -81,6 +84,7 @@ pub fn dispatch_once(
 /// this endpoint: nothing.
 fn queue_new_events(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> Result<(usize, bool), ApiError> {
     write_tx(conn, |conn| {
+        crate::db::dialect::plan_each_statement_in_tx(conn)?;
         let locked = load_skip_locked!(
             conn,
             w::table
@@ -163,29 +167,33 @@ fn prepare(
     Ok(out)
 }
 
-/// Sends every prepared delivery, `CONCURRENCY` at most at once (they are at most that many).
+/// Sends every prepared delivery with `CONCURRENCY` senders, each taking the next one.
 fn send_all(agent: &ureq::Agent, prepared: &[Prepared]) -> Vec<Option<Answer>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let answers: Mutex<Vec<Option<Answer>>> = Mutex::new(vec![None; prepared.len()]);
     std::thread::scope(|s| {
-        let handles: Vec<_> = prepared
-            .iter()
-            .map(|p| {
-                s.spawn(move || {
-                    let signature = p.signature.as_ref().ok()?;
-                    Some(sender::post(
-                        agent,
-                        &Outgoing {
-                            url: &p.url,
-                            msg_id: &p.msg_id,
-                            timestamp: p.timestamp,
-                            signature,
-                            body: &p.body,
-                        },
-                    ))
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().ok().flatten()).collect()
-    })
+        for _ in 0..CONCURRENCY.min(prepared.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(p) = prepared.get(i) else { return };
+                let Ok(signature) = p.signature.as_ref() else { continue };
+                let answer = sender::post(
+                    agent,
+                    &Outgoing {
+                        url: &p.url,
+                        msg_id: &p.msg_id,
+                        timestamp: p.timestamp,
+                        signature,
+                        body: &p.body,
+                    },
+                );
+                answers.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(answer);
+            });
+        }
+    });
+    answers.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
 fn record_all(
@@ -196,10 +204,13 @@ fn record_all(
     at: NaiveDateTime,
     report: &mut DispatchReport,
 ) -> Result<(), ApiError> {
-    for ((d, p), answer) in claimed.iter().zip(prepared).zip(answers) {
-        write_tx(conn, |conn| record_one(conn, d, p, answer.as_ref(), at, report))?;
-    }
-    Ok(())
+    // One commit for the round's outcomes.
+    write_tx(conn, |conn| {
+        for ((d, p), answer) in claimed.iter().zip(prepared).zip(answers) {
+            record_one(conn, d, p, answer.as_ref(), at, report)?;
+        }
+        Ok(())
+    })
 }
 
 fn record_one(

@@ -123,6 +123,14 @@ async fn the_report_counts_times_and_rates_per_property_and_period() {
             .fields(),
         vec!["property_id"]
     );
+    // An empty property id is not "every property": it is a mistake, even for an admin.
+    assert_eq!(
+        w.app
+            .get("/api/v1/ticket-reports?property_id=", &w.admin)
+            .await
+            .fields(),
+        vec!["property_id"]
+    );
     w.app.get("/api/v1/ticket-reports", &agent).await.expect(403);
 }
 
