@@ -9,6 +9,8 @@
 #   import.sh          postgres, sqlite   1M guests through POST /customer-imports < 60 s, RSS < 150 MB
 #   deep_pages.sh      postgres, sqlite   deep cursor pages p99 < 20 ms (10M ledger entries and 1M
 #                                         tickets; SQLite with BENCH_SQLITE_ENTRIES, 10M by default)
+#   webhooks.sh        postgres, sqlite   dispatcher deliveries/s to a loopback receiver vs the
+#                                         receiver's own ceiling (wrk, same concurrency)
 # Each script's full output goes to $BENCH_LOGDIR (a temp dir, printed); its `RESULT …` lines make
 # the table. The release binary is built once here (each script then runs with BENCH_NO_BUILD=1).
 #   bash bench/run.sh                                  # everything, ~40 min on the 2-core box
@@ -19,7 +21,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"; export BENCH_PG="$PG"
-ONLY="${BENCH_ONLY:-customers_read ledger_load tickets_list overload search import deep_pages}"
+ONLY="${BENCH_ONLY:-customers_read ledger_load tickets_list overload search import deep_pages webhooks}"
 DBS="${BENCH_DBS:-postgres sqlite}"
 LOGDIR="${BENCH_LOGDIR:-$(mktemp -d /tmp/concierge-bench.XXXXXX)}"; mkdir -p "$LOGDIR"
 RESULTS="$LOGDIR/results"; : > "$RESULTS"
@@ -57,8 +59,10 @@ step import         postgres env BENCH_DB=postgres bash bench/import.sh
 step import         sqlite   env BENCH_DB=sqlite bash bench/import.sh
 step deep_pages     postgres env BENCH_DB=postgres bash bench/deep_pages.sh
 step deep_pages     sqlite   env BENCH_DB=sqlite BENCH_ENTRIES="${BENCH_SQLITE_ENTRIES:-10000000}" bash bench/deep_pages.sh
+step webhooks       postgres env BENCH_DB=postgres bash bench/webhooks.sh
+step webhooks       sqlite   env BENCH_DB=sqlite bash bench/webhooks.sh
 if [ -z "${BENCH_KEEP:-}" ]; then
-  for d in concierge_import_bench concierge_bench concierge_ledger_bench concierge_tickets_bench concierge_overload_bench; do
+  for d in concierge_import_bench concierge_bench concierge_ledger_bench concierge_tickets_bench concierge_overload_bench concierge_webhooks_bench; do
     psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $d" 2>/dev/null
   done
 fi
